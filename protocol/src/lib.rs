@@ -1,0 +1,13 @@
+//! The types the page (`app`), the engine worker (`worker`) and the service worker (`sw`)
+//! exchange. One definition, serialized with serde on both ends (serde-wasm-bindgen in the
+//! browser, serde_json on disk).
+
+pub mod assets;
+pub mod config;
+pub mod service_worker;
+pub mod worker;
+
+pub use assets::{AssetEntry, AssetList};
+pub use config::DeployConfig;
+pub use service_worker::{SwReply, SwRequest};
+pub use worker::{AdapterSummary, FromWorker, ToWorker};

@@ -1,0 +1,93 @@
+//! Acquiring an adapter and a device with the adapter's real limits.
+
+use hearth_protocol::AdapterSummary;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("no WebGPU adapter is available ({0})")]
+    NoAdapter(String),
+    #[error("the GPU refused to create a device: {0}")]
+    NoDevice(String),
+    #[error("reading a result back from the GPU failed: {0}")]
+    Readback(String),
+}
+
+/// A device and queue, with what we learned about the adapter behind them.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+}
+
+/// Features the engine uses when present; f32 paths exist for all of them.
+const OPTIONAL_FEATURES: wgpu::Features =
+    wgpu::Features::SHADER_F16.union(wgpu::Features::SUBGROUP);
+
+impl GpuContext {
+    /// Requests a high-performance adapter and a device with every limit the adapter offers
+    /// (the defaults are far below what a 1B model needs: `maxStorageBufferBindingSize` is
+    /// 128 MiB by default, SwiftShader and real GPUs give 1 GiB or more).
+    pub async fn new() -> Result<Self, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: preferred_backends(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features() & OPTIONAL_FEATURES;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+        })
+    }
+
+    pub fn summary(&self) -> AdapterSummary {
+        let name = if self.info.name.is_empty() {
+            // Browsers may hide the adapter name; the vendor/architecture strings remain.
+            format!("{} {}", self.info.vendor, self.info.device)
+                .trim()
+                .to_string()
+        } else {
+            self.info.name.clone()
+        };
+        AdapterSummary {
+            name,
+            backend: format!("{:?}", self.info.backend),
+            max_buffer_size: self.limits.max_buffer_size,
+            max_storage_binding: self.limits.max_storage_buffer_binding_size as u64,
+            shader_f16: self.features.contains(wgpu::Features::SHADER_F16),
+            subgroups: self.features.contains(wgpu::Features::SUBGROUP),
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn preferred_backends() -> wgpu::Backends {
+    wgpu::Backends::BROWSER_WEBGPU
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn preferred_backends() -> wgpu::Backends {
+    wgpu::Backends::VULKAN
+}

@@ -1,0 +1,61 @@
+//! Spreading a one-dimensional amount of work over a two-dimensional dispatch, since
+//! `maxComputeWorkgroupsPerDimension` (65535) is smaller than e.g. Llama 3's 128256
+//! vocabulary rows.
+
+/// Workgroup counts for `dispatch_workgroups(x, y, 1)`. Kernels rebuild the linear index as
+/// `wg.x + wg.y * num_workgroups.x` and ignore indices past the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkgroupGrid {
+    pub x: u32,
+    pub y: u32,
+}
+
+impl WorkgroupGrid {
+    /// The smallest grid of at least `groups` workgroups with no side above `max_per_dim`
+    /// (`groups` is at most `max_per_dim²`, over 4 billion with the WebGPU minimum).
+    pub fn covering(groups: u32, max_per_dim: u32) -> Self {
+        let max_per_dim = max_per_dim.max(1);
+        if groups <= max_per_dim {
+            return Self {
+                x: groups.max(1),
+                y: 1,
+            };
+        }
+        let y = groups.div_ceil(max_per_dim);
+        Self {
+            x: groups.div_ceil(y),
+            y,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.x as u64 * self.y as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_covers_every_group_within_the_limit() {
+        for &(groups, max) in &[
+            (1, 65535),
+            (65535, 65535),
+            (65536, 65535),
+            (128256, 65535),
+            (40, 7),
+            (49, 7),
+            (0, 10),
+        ] {
+            let g = WorkgroupGrid::covering(groups, max);
+            assert!(g.x <= max && g.y <= max, "{g:?} over {max}");
+            assert!(
+                g.total() >= groups as u64,
+                "{g:?} misses groups of {groups}"
+            );
+            // No more than one partial row of waste.
+            assert!(g.total() - (groups as u64) < g.x as u64 || groups == 0);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Hearth's engine. The same crate runs in the browser's dedicated worker (wasm32, WebGPU) and
+//! natively (Vulkan; lavapipe in tests), so every kernel is tested with `cargo test`.
+
+pub mod gpu;
+
+#[cfg(target_arch = "wasm32")]
+mod web;

@@ -1,0 +1,1 @@
+//! Browser entry point of the dedicated worker.

