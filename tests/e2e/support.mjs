@@ -1,0 +1,83 @@
+// Shared set-up for Hearth's browser tests: the real dev server (`cargo xtask serve`) and
+// Debian's Chromium with WebGPU on SwiftShader, driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--use-angle=swiftshader',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/// Starts `xtask serve --no-build` on free ports; resolves with { url, modelUrl, stop }.
+export async function startServer(extraArgs = []) {
+  const bin = process.env.HEARTH_XTASK;
+  const [cmd, args] = bin
+    ? [bin, ['serve', '--no-build', '--port', '0', ...extraArgs]]
+    : ['cargo', ['xtask', 'serve', '--no-build', '--port', '0', ...extraArgs]];
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}):\n${output}`));
+    });
+    child.stdout.on('data', (d) => {
+      output += d;
+      const app = output.match(/Serving Hearth at (\S+)/);
+      if (app) {
+        clearTimeout(timer);
+        const models = output.match(/Serving models at (\S+)/);
+        resolve({ url: app[1], modelUrl: models ? models[1] : null });
+      }
+    });
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Idempotent: tests stop the server mid-way to go offline, and again when they finish.
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    return { ...(await started), stop };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+}
+
+/// A fresh browser profile; resolves with { context, page, logs, errors, close }.
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'hearth-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.HEARTH_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  const logs = [];
+  const errors = [];
+  context.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, page, logs, errors, close };
+}

@@ -1,0 +1,310 @@
+//! `cargo xtask serve`: the dev server. Serves `dist/` (correct MIME types, Range requests,
+//! revalidating Cache-Control) and model files, either under `/models/` on the same origin or
+//! from a second origin (`--model-port`) with CORS, to prove hosting at another
+//! `MODEL_BASE_URL`.
+
+use crate::build;
+use anyhow::{Context, Result};
+use axum::http::{header, HeaderValue, Method};
+use axum::Router;
+use hearth_protocol::DeployConfig;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port of the app (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind. Beyond loopback, browsers only allow WebGPU and service workers over HTTPS.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// A GGUF file to serve under the model base URL.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// A folder of model files (packed models, catalog) to serve under the model base URL.
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+    /// Serve the model files from this second port: another origin, with CORS.
+    #[arg(long)]
+    pub model_port: Option<u16>,
+    /// Serve the existing dist/ without building.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Skip wasm-opt when building (faster, larger modules).
+    #[arg(long)]
+    pub no_opt: bool,
+}
+
+/// Where model files come from: a folder and/or one file.
+#[derive(Clone, Default)]
+pub struct ModelFiles {
+    pub dir: Option<PathBuf>,
+    pub file: Option<PathBuf>,
+}
+
+impl ModelFiles {
+    fn is_empty(&self) -> bool {
+        self.dir.is_none() && self.file.is_none()
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dist = if args.no_build {
+        let dist = build::dist();
+        anyhow::ensure!(
+            dist.join("index.html").exists(),
+            "dist/ is not built: run `cargo xtask build` or drop --no-build"
+        );
+        dist
+    } else {
+        build::run(&build::Args {
+            no_opt: args.no_opt,
+        })?
+    };
+    if let Some(model) = &args.model {
+        anyhow::ensure!(model.is_file(), "--model {} is not a file", model.display());
+    }
+    if let Some(dir) = &args.model_dir {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "--model-dir {} is not a folder",
+            dir.display()
+        );
+    }
+    let models = ModelFiles {
+        dir: args.model_dir.clone(),
+        file: args.model.clone(),
+    };
+    tokio::runtime::Runtime::new()?.block_on(serve(args, dist, models))
+}
+
+async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
+    let app_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let app_addr = app_listener.local_addr()?;
+    let app_url = format!("http://{}/", url_host(app_addr));
+
+    let mut config = DeployConfig::default();
+    let mut model_server = None;
+    let same_origin_models = match args.model_port {
+        Some(port) if !models.is_empty() => {
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, port))
+                .await
+                .with_context(|| format!("cannot listen on {}:{port}", args.host))?;
+            let url = format!("http://{}/", url_host(listener.local_addr()?));
+            config.model_base_url = url.clone();
+            println!("Serving models at {url} (another origin, with CORS)");
+            model_server = Some((listener, model_router(&models)));
+            None
+        }
+        _ if !models.is_empty() => {
+            config.model_base_url = format!("{app_url}models/");
+            Some(models.clone())
+        }
+        _ => None,
+    };
+    write_config(&dist, &config)?;
+
+    println!("Serving Hearth at {app_url}");
+    print_browser_advice(&args.host, &app_url);
+
+    let app = app_router(&dist, same_origin_models.as_ref());
+    let app_server = axum::serve(app_listener, app);
+    match model_server {
+        Some((listener, router)) => {
+            tokio::try_join!(app_server, axum::serve(listener, router))?;
+        }
+        None => app_server.await?,
+    }
+    Ok(())
+}
+
+/// The deploy config is written at serve time: it names where models live for this server.
+fn write_config(dist: &Path, config: &DeployConfig) -> Result<()> {
+    let path = dist.join(hearth_protocol::config::CONFIG_FILE);
+    std::fs::write(&path, serde_json::to_vec_pretty(config)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn url_host(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
+        IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
+    }
+}
+
+fn print_browser_advice(host: &IpAddr, url: &str) {
+    if !host.is_loopback() {
+        println!(
+            "Note: {host} is not a loopback address. Browsers allow WebGPU and service workers only in \
+             secure contexts: serve over HTTPS (e.g. behind a TLS reverse proxy) or open the app via \
+             http://127.0.0.1 / http://localhost (an SSH tunnel works)."
+        );
+    }
+    println!("Open it in Chrome or Edge 113+ (WebGPU). On Linux, start Chromium with:");
+    println!("  chromium --enable-unsafe-webgpu --enable-features=Vulkan {url}");
+    println!("Without a GPU driver, add: --use-vulkan=swiftshader --use-webgpu-adapter=swiftshader --use-angle=swiftshader");
+}
+
+fn no_cache() -> SetResponseHeaderLayer<HeaderValue> {
+    // Revalidate every time: the service worker, not the HTTP cache, keeps the app offline.
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+}
+
+/// The app: `dist/`, plus the model files under `/models/` when they share its origin.
+pub fn app_router(dist: &Path, models: Option<&ModelFiles>) -> Router {
+    let mut router = Router::new();
+    if let Some(models) = models {
+        router = router.nest_service("/models", model_router(models));
+    }
+    router
+        .fallback_service(ServeDir::new(dist).append_index_html_on_directories(true))
+        .layer(no_cache())
+}
+
+/// Model files, readable from any origin (CORS), with Range requests.
+pub fn model_router(models: &ModelFiles) -> Router {
+    let mut router = Router::new();
+    if let Some(file) = &models.file {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        router = router.route_service(&format!("/{name}"), ServeFile::new(file));
+    }
+    if let Some(dir) = &models.dir {
+        router = router.fallback_service(ServeDir::new(dir));
+    }
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::RANGE])
+        .expose_headers([
+            header::CONTENT_LENGTH,
+            header::CONTENT_RANGE,
+            header::ACCEPT_RANGES,
+            header::ETAG,
+            header::LAST_MODIFIED,
+        ]);
+    router.layer(no_cache()).layer(cors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hearth-serve-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    async fn get(router: Router, path: &str, headers: &[(&str, &str)]) -> axum::response::Response {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        router
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn header<'a>(r: &'a axum::response::Response, name: &str) -> &'a str {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn app_files_have_their_mime_types_and_revalidate() {
+        let dist = temp_dir("dist");
+        for f in [
+            "index.html",
+            "a.wasm",
+            "manifest.webmanifest",
+            "sw.js",
+            "x.css",
+        ] {
+            std::fs::write(dist.join(f), b"0123456789").unwrap();
+        }
+        let router = app_router(&dist, None);
+        for (path, mime) in [
+            ("/", "text/html"),
+            ("/a.wasm", "application/wasm"),
+            ("/manifest.webmanifest", "application/manifest+json"),
+            ("/sw.js", "text/javascript"),
+            ("/x.css", "text/css"),
+        ] {
+            let r = get(router.clone(), path, &[]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert!(
+                header(&r, "content-type").starts_with(mime),
+                "{path}: {}",
+                header(&r, "content-type")
+            );
+            assert_eq!(header(&r, "cache-control"), "no-cache", "{path}");
+        }
+        assert_eq!(
+            get(router, "/missing.js", &[]).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn model_files_answer_ranges_with_cors_on_either_origin() {
+        let dir = temp_dir("models");
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        std::fs::write(dir.join("net_part0.gguf.chunk"), &bytes).unwrap();
+        let files = ModelFiles {
+            dir: Some(dir.clone()),
+            file: None,
+        };
+        let origin = [
+            ("origin", "http://localhost:9999"),
+            ("range", "bytes=10-19"),
+        ];
+
+        let cross = get(model_router(&files), "/net_part0.gguf.chunk", &origin).await;
+        assert_eq!(cross.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(header(&cross, "access-control-allow-origin"), "*");
+        assert_eq!(header(&cross, "content-range"), "bytes 10-19/256");
+        let body = axum::body::to_bytes(cross.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], &bytes[10..20]);
+
+        let same = get(
+            app_router(&temp_dir("dist2"), Some(&files)),
+            "/models/net_part0.gguf.chunk",
+            &origin,
+        )
+        .await;
+        assert_eq!(same.status(), StatusCode::PARTIAL_CONTENT);
+    }
+
+    #[tokio::test]
+    async fn a_single_model_file_is_served_by_name() {
+        let dir = temp_dir("single");
+        let file = dir.join("tiny.gguf");
+        std::fs::write(&file, b"GGUF").unwrap();
+        let files = ModelFiles {
+            dir: None,
+            file: Some(file),
+        };
+        let r = get(model_router(&files), "/tiny.gguf", &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            get(model_router(&files), "/other.gguf", &[]).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
