@@ -1,6 +1,6 @@
 //! The service worker's event handlers, exported to `public/sw.js`.
 
-use crate::integrity::verify;
+use crate::verify;
 use crate::routing::{page_for_navigation, FALLBACK_PAGE};
 use hearth_protocol::assets::{shell_cache_name, ASSET_LIST_FILE, SHELL_CACHE_PREFIX};
 use hearth_protocol::{AssetList, SwReply, SwRequest};

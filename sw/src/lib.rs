@@ -11,5 +11,5 @@ mod routing;
 #[cfg(target_arch = "wasm32")]
 mod browser;
 
-pub use integrity::{sha256_hex, IntegrityError};
+pub use integrity::{sha256_hex, verify, IntegrityError};
 pub use routing::{page_for_navigation, FALLBACK_PAGE};

@@ -30,8 +30,16 @@ enum Command {
     Fixtures,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() {
+    // Errors are printed as a chain of causes; a backtrace would bury the message.
+    if let Err(e) = run(Cli::parse().command) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Build(args) => build::run(&args).map(|_| ()),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),

@@ -73,7 +73,7 @@ impl GpuContext {
             name,
             backend: format!("{:?}", self.info.backend),
             max_buffer_size: self.limits.max_buffer_size,
-            max_storage_binding: self.limits.max_storage_buffer_binding_size as u64,
+            max_storage_binding: self.limits.max_storage_buffer_binding_size,
             shader_f16: self.features.contains(wgpu::Features::SHADER_F16),
             subgroups: self.features.contains(wgpu::Features::SUBGROUP),
         }
