@@ -1,7 +1,7 @@
 //! The service worker's event handlers, exported to `public/sw.js`.
 
-use crate::verify;
 use crate::routing::{page_for_navigation, FALLBACK_PAGE};
+use crate::verify;
 use hearth_protocol::assets::{shell_cache_name, ASSET_LIST_FILE, SHELL_CACHE_PREFIX};
 use hearth_protocol::{AssetList, SwReply, SwRequest};
 use js_sys::{Array, Promise, Uint8Array};
