@@ -2,7 +2,7 @@
 //! scripts that made them are in `tests/golden/`; the files come from `cargo xtask fixtures`).
 
 use hearth_worker::gguf::GgufHeader;
-use hearth_worker::tokenizer::gguf_vocab::{GgufVocab, TokenType};
+use hearth_worker::tokenizer::gguf_vocab::GgufVocab;
 use hearth_worker::tokenizer::Tokenizer;
 use serde_json::Value;
 
@@ -102,58 +102,12 @@ fn smollm2_gguf_matches_llama_cpp() {
 }
 
 /// What llama.cpp's converter (`_set_vocab_gpt2`) writes into a GGUF for a Llama 3
-/// `tokenizer.json`: tokens by id, added tokens as control (special) or user-defined, merges
-/// as `"left right"`, pre-tokenizer `llama-bpe`.
+/// `tokenizer.json`.
 fn llama3_vocab_from_tokenizer_json() -> GgufVocab {
     let text = std::fs::read_to_string(fixture("llama3.2-tokenizer.json")).unwrap();
-    let tj: Value = serde_json::from_str(&text).unwrap();
-    let mut by_id: std::collections::BTreeMap<u64, (String, TokenType)> = tj["model"]["vocab"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(tok, id)| (id.as_u64().unwrap(), (tok.clone(), TokenType::Normal)))
-        .collect();
-    for added in tj["added_tokens"].as_array().unwrap() {
-        let ty = if added["special"].as_bool().unwrap() {
-            TokenType::Control
-        } else {
-            TokenType::UserDefined
-        };
-        let content = added["content"].as_str().unwrap().to_string();
-        by_id.insert(added["id"].as_u64().unwrap(), (content, ty));
-    }
-    let last = *by_id.keys().last().unwrap();
-    let (tokens, token_types) = (0..=last)
-        .map(|i| {
-            by_id
-                .get(&i)
-                .cloned()
-                .unwrap_or((format!("[PAD{i}]"), TokenType::Unused))
-        })
-        .unzip();
-    let merges = tj["model"]["merges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| match m {
-            Value::String(s) => s.clone(),
-            pair => format!(
-                "{} {}",
-                pair[0].as_str().unwrap(),
-                pair[1].as_str().unwrap()
-            ),
-        })
-        .collect();
-    GgufVocab {
-        model: "gpt2".into(),
-        pre: Some("llama-bpe".into()),
-        tokens,
-        token_types,
-        merges,
-        bos: Some(128_000),
-        eos: Some(128_009),
-        ..Default::default()
-    }
+    let vocab = GgufVocab::from_tokenizer_json(&text, "llama-bpe").unwrap();
+    assert_eq!((vocab.bos, vocab.eos), (Some(128_000), Some(128_009)));
+    vocab
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod paths;
 mod process;
 mod quantize;
 mod serve;
+mod synth;
 mod test;
 mod tokenize;
 
@@ -34,6 +35,8 @@ enum Command {
     Tokenize(tokenize::Args),
     /// Requantize a GGUF model: 2-D weights with rows a multiple of 256 to --type, others Q8_0.
     Quantize(quantize::Args),
+    /// Write a GGUF with a real architecture's shapes, random quantized weights and a real tokenizer.
+    Synth(synth::Args),
 }
 
 fn main() {
@@ -52,5 +55,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Fixtures => fixtures::ensure_all().map(|_| ()),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Quantize(args) => quantize::run(args),
+        Command::Synth(args) => synth::run(args),
     }
 }

@@ -33,6 +33,18 @@ impl TokenType {
             _ => TokenType::Undefined,
         }
     }
+
+    pub fn to_gguf(self) -> i32 {
+        match self {
+            TokenType::Normal => 1,
+            TokenType::Unknown => 2,
+            TokenType::Control => 3,
+            TokenType::UserDefined => 4,
+            TokenType::Unused => 5,
+            TokenType::Byte => 6,
+            TokenType::Undefined => 0,
+        }
+    }
 }
 
 /// The tokenizer part of a GGUF file's metadata.
@@ -59,6 +71,61 @@ impl GgufVocab {
     /// Reads the `tokenizer.*` keys of a parsed header.
     pub fn from_header(header: &GgufHeader) -> Result<Self, TokenizerError> {
         Self::from_metadata(|key| header.get(key))
+    }
+
+    /// The `tokenizer.*` keys that describe this vocabulary, as a GGUF file stores them.
+    pub fn to_metadata(&self) -> Vec<(String, MetadataValue)> {
+        let strings = |v: &[String]| {
+            MetadataValue::Array(v.iter().map(|s| MetadataValue::String(s.clone())).collect())
+        };
+        let mut out = vec![
+            (
+                "tokenizer.ggml.model".to_string(),
+                MetadataValue::String(self.model.clone()),
+            ),
+            ("tokenizer.ggml.tokens".to_string(), strings(&self.tokens)),
+            (
+                "tokenizer.ggml.token_type".to_string(),
+                MetadataValue::Array(
+                    self.token_types
+                        .iter()
+                        .map(|t| MetadataValue::I32(t.to_gguf()))
+                        .collect(),
+                ),
+            ),
+        ];
+        if !self.merges.is_empty() {
+            out.push(("tokenizer.ggml.merges".into(), strings(&self.merges)));
+        }
+        if let Some(pre) = &self.pre {
+            out.push((
+                "tokenizer.ggml.pre".into(),
+                MetadataValue::String(pre.clone()),
+            ));
+        }
+        for (key, id) in [
+            ("tokenizer.ggml.bos_token_id", self.bos),
+            ("tokenizer.ggml.eos_token_id", self.eos),
+            ("tokenizer.ggml.eot_token_id", self.eot),
+            ("tokenizer.ggml.eom_token_id", self.eom),
+        ] {
+            if let Some(id) = id {
+                out.push((key.into(), MetadataValue::U32(id)));
+            }
+        }
+        if let Some(add_bos) = self.add_bos {
+            out.push((
+                "tokenizer.ggml.add_bos_token".into(),
+                MetadataValue::Bool(add_bos),
+            ));
+        }
+        if let Some(template) = &self.chat_template {
+            out.push((
+                "tokenizer.chat_template".into(),
+                MetadataValue::String(template.clone()),
+            ));
+        }
+        out
     }
 
     /// Reads the `tokenizer.*` keys through a lookup (a header, or a test's map).

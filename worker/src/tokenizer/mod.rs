@@ -14,6 +14,7 @@
 
 pub mod bpe;
 pub mod gguf_vocab;
+mod hf_json;
 pub mod pretokenizer;
 pub mod special;
 pub mod stream;
