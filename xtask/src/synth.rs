@@ -309,7 +309,10 @@ mod tests {
         let f = llama3_rope_factors(500_000.0, 64);
         assert_eq!(f.len(), 32);
         assert!(f[..15].iter().all(|&x| x == 1.0));
-        for (got, want) in f[15..18].iter().zip([1.651_329_3_f32, 3.292_262_8, 9.666_731]) {
+        for (got, want) in f[15..18]
+            .iter()
+            .zip([1.651_329_3_f32, 3.292_262_8, 9.666_731])
+        {
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         }
         assert!(f[18..].iter().all(|&x| x == 32.0));
