@@ -3,9 +3,11 @@
 mod context;
 pub mod kernels;
 mod readback;
+mod weights;
 
 pub use context::{GpuContext, GpuError};
 pub use readback::read_buffer;
+pub use weights::{max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES};
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -1,0 +1,223 @@
+//! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
+//! with `W` in its GGUF encoding.
+
+use super::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use crate::gguf::GgmlType;
+use crate::gpu::kernels::WorkgroupGrid;
+use crate::gpu::GpuWeight;
+use crate::quant::{dequantize_to_vec, QuantError};
+
+const SKELETON: &str = include_str!("gemm.wgsl");
+/// Must match `TT` and `TR` in gemm.wgsl.
+const TOKENS_PER_TILE: u32 = 8;
+const ROWS_PER_TILE: u32 = 64;
+
+/// The GEMM pipeline for one weight type.
+pub struct Gemm {
+    ty: GgmlType,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// One GEMM with its bind groups made: record it any number of times with [`Self::encode`].
+#[derive(Debug, Clone)]
+pub struct PreparedGemm(Dispatches);
+
+impl PreparedGemm {
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.0.encode(pass);
+    }
+}
+
+impl Gemm {
+    pub fn new(device: &wgpu::Device, ty: GgmlType) -> Result<Self, KernelError> {
+        Ok(Self {
+            ty,
+            pipeline: weight_pipeline(device, "gemm", SKELETON, ty)?,
+        })
+    }
+
+    pub fn ty(&self) -> GgmlType {
+        self.ty
+    }
+
+    /// Binds `w`, `x` (≥ `n_tokens × cols` f32) and `y` (≥ `n_tokens × rows` f32) once.
+    /// `accumulate` adds to `y` (fused residual add) instead of overwriting it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n_tokens: u32,
+        accumulate: bool,
+    ) -> PreparedGemm {
+        assert_eq!(w.ty(), self.ty, "{}: GEMM pipeline type", w.name());
+        debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
+        debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
+        let token_tiles = n_tokens.div_ceil(TOKENS_PER_TILE);
+        let groups = w
+            .parts()
+            .iter()
+            .map(|part| {
+                let row_tiles = part.rows.div_ceil(ROWS_PER_TILE);
+                let params = params_buffer(
+                    device,
+                    "gemm params",
+                    &[
+                        part.rows,
+                        w.cols(),
+                        part.first_row,
+                        accumulate as u32,
+                        n_tokens,
+                        w.rows(),
+                        row_tiles,
+                        0,
+                    ],
+                );
+                let bind_group = bind_buffers(
+                    device,
+                    &self.pipeline,
+                    w.name(),
+                    &[&part.buffer, x, y, &params],
+                );
+                let grid = WorkgroupGrid::covering(
+                    row_tiles * token_tiles,
+                    limits.max_compute_workgroups_per_dimension,
+                );
+                (bind_group, grid.x, grid.y)
+            })
+            .collect();
+        PreparedGemm(Dispatches {
+            pipeline: self.pipeline.clone(),
+            groups,
+        })
+    }
+
+    /// Prepares and records in one go, in a compute pass of its own.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        encoder: &mut wgpu::CommandEncoder,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n_tokens: u32,
+        accumulate: bool,
+    ) {
+        let prepared = self.prepare(device, limits, w, x, y, n_tokens, accumulate);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("gemm"),
+            timestamp_writes: None,
+        });
+        prepared.encode(&mut pass);
+    }
+}
+
+/// The CPU twin: `Y[t, r] = Σ_k X[t, k]·W[r, k]` over dequantized `W` in f32.
+pub fn gemm_cpu(
+    ty: GgmlType,
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    n_tokens: usize,
+) -> Result<Vec<f32>, QuantError> {
+    let w = dequantize_to_vec(ty, w)?;
+    assert_eq!(w.len(), rows * cols);
+    let mut y = Vec::with_capacity(n_tokens * rows);
+    for xt in x.chunks_exact(cols).take(n_tokens) {
+        y.extend(
+            w.chunks_exact(cols)
+                .map(|row| row.iter().zip(xt).map(|(a, b)| a * b).sum::<f32>()),
+        );
+    }
+    Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+    use crate::gpu::test_support::gpu;
+    use crate::gpu::GPU_WEIGHT_TYPES;
+
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        ty: GgmlType,
+        rows: u32,
+        cols: u32,
+        n_tokens: u32,
+        max_part: u64,
+        max_per_dim: u32,
+        accumulate: bool,
+    ) -> usize {
+        let gpu = gpu();
+        let (r, c, n) = (rows as usize, cols as usize, n_tokens as usize);
+        let bytes = random_weight(ty, r, c, (r * 17 + c) as u64);
+        let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
+        let w = upload(ty, rows, cols, &bytes, max_part);
+        let x = random_f32(n * c, 8);
+        let y0 = random_f32(n * r, 9);
+        let xb = storage_f32(&x);
+        let yb = storage_f32(&y0);
+        let kernel = Gemm::new(&gpu.device, ty).unwrap();
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        let limits = limits_with(max_per_dim);
+        kernel.encode(
+            &gpu.device,
+            &limits,
+            &mut encoder,
+            &w,
+            &xb,
+            &yb,
+            n_tokens,
+            accumulate,
+        );
+        gpu.queue.submit([encoder.finish()]);
+        let got = read_f32(&yb, n * r);
+        let mut want = gemm_cpu(ty, &bytes, r, c, &x, n).unwrap();
+        let mut scale: Vec<f32> = x
+            .chunks_exact(c)
+            .flat_map(|xt| abs_dots(ty, &bytes, c, xt))
+            .collect();
+        if accumulate {
+            for ((w, s), y) in want.iter_mut().zip(&mut scale).zip(&y0) {
+                *w += y;
+                *s += y.abs();
+            }
+        }
+        let what = format!(
+            "{ty} {rows}x{cols}, {n_tokens} tokens, {} parts",
+            w.parts().len()
+        );
+        assert_dots_close(&what, &got, &want, &scale);
+        w.parts().len()
+    }
+
+    #[test]
+    fn every_type_with_partial_tiles() {
+        for ty in GPU_WEIGHT_TYPES {
+            // 70 rows = 64 + 6, 11 tokens = 8 + 3.
+            check(ty, 70, 256, 11, u64::MAX, 65535, false);
+        }
+    }
+
+    #[test]
+    fn q8_0_at_576_columns_and_one_token() {
+        // 576 = 18 steps of 32 columns; the F32 case at 48 columns ends in half a step.
+        check(GgmlType::Q8_0, 64, 576, 1, u64::MAX, 65535, false);
+        check(GgmlType::F32, 33, 48, 5, u64::MAX, 65535, false);
+    }
+
+    #[test]
+    fn split_weights_accumulate_and_two_dimensional_grid() {
+        let parts = check(GgmlType::Q6K, 150, 2048, 9, 64 * 1024, 3, true);
+        assert!(parts >= 3);
+        let parts = check(GgmlType::Q8_0, 500, 576, 4, 64 * 1024, 65535, false);
+        assert!(parts >= 3);
+    }
+}

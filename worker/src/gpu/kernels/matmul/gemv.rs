@@ -1,0 +1,350 @@
+//! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
+//! encoding.
+
+use super::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use crate::gguf::GgmlType;
+use crate::gpu::kernels::WorkgroupGrid;
+use crate::gpu::GpuWeight;
+use crate::quant::{dequantize_to_vec, QuantError};
+
+const SKELETON: &str = include_str!("gemv.wgsl");
+/// Must match `ROWS_PER_WG` in gemv.wgsl.
+const ROWS_PER_WORKGROUP: u32 = 8;
+
+/// Options of one GEMV. Offsets count f32 elements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GemvOptions {
+    /// Add to `y` instead of overwriting it (the fused residual add).
+    pub accumulate: bool,
+    /// Where `x` starts in its buffer.
+    pub x_offset: u32,
+    /// Where `y` starts in its buffer (`y[y_offset + r]` receives row `r`).
+    pub y_offset: u32,
+}
+
+/// The GEMV pipeline for one weight type.
+pub struct Gemv {
+    ty: GgmlType,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// One GEMV with its bind groups made: record it any number of times with [`Self::encode`].
+#[derive(Debug, Clone)]
+pub struct PreparedGemv(Dispatches);
+
+impl PreparedGemv {
+    /// Records the GEMV (one dispatch per weight part) into an open compute pass.
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.0.encode(pass);
+    }
+}
+
+impl Gemv {
+    pub fn new(device: &wgpu::Device, ty: GgmlType) -> Result<Self, KernelError> {
+        Ok(Self {
+            ty,
+            pipeline: weight_pipeline(device, "gemv", SKELETON, ty)?,
+        })
+    }
+
+    pub fn ty(&self) -> GgmlType {
+        self.ty
+    }
+
+    /// Binds `w`, `x` (≥ `x_offset + cols` f32) and `y` (≥ `y_offset + rows` f32) once.
+    /// `limits.max_compute_workgroups_per_dimension` decides when the grid goes 2-D.
+    pub fn prepare(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        options: GemvOptions,
+    ) -> PreparedGemv {
+        assert_eq!(w.ty(), self.ty, "{}: GEMV pipeline type", w.name());
+        debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
+        debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
+        let groups = w
+            .parts()
+            .iter()
+            .map(|part| {
+                let params = params_buffer(
+                    device,
+                    "gemv params",
+                    &[
+                        part.rows,
+                        w.cols(),
+                        part.first_row,
+                        options.accumulate as u32,
+                        options.x_offset,
+                        options.y_offset,
+                        0,
+                        0,
+                    ],
+                );
+                let bind_group = bind_buffers(
+                    device,
+                    &self.pipeline,
+                    w.name(),
+                    &[&part.buffer, x, y, &params],
+                );
+                let grid = WorkgroupGrid::covering(
+                    part.rows.div_ceil(ROWS_PER_WORKGROUP),
+                    limits.max_compute_workgroups_per_dimension,
+                );
+                (bind_group, grid.x, grid.y)
+            })
+            .collect();
+        PreparedGemv(Dispatches {
+            pipeline: self.pipeline.clone(),
+            groups,
+        })
+    }
+
+    /// Prepares and records in one go, in a compute pass of its own (for tests and one-offs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        encoder: &mut wgpu::CommandEncoder,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        options: GemvOptions,
+    ) {
+        let prepared = self.prepare(device, limits, w, x, y, options);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("gemv"),
+            timestamp_writes: None,
+        });
+        prepared.encode(&mut pass);
+    }
+}
+
+/// The CPU twin: dequantize `w` (`rows × cols` of `ty`, GGUF bytes) and multiply in f32.
+pub fn gemv_cpu(
+    ty: GgmlType,
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+) -> Result<Vec<f32>, QuantError> {
+    let w = dequantize_to_vec(ty, w)?;
+    assert_eq!(w.len(), rows * cols);
+    Ok(w.chunks_exact(cols)
+        .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+    use crate::gpu::test_support::gpu;
+    use crate::gpu::GPU_WEIGHT_TYPES;
+
+    struct Case {
+        ty: GgmlType,
+        rows: u32,
+        cols: u32,
+        max_part: u64,
+        max_per_dim: u32,
+        accumulate: bool,
+    }
+
+    fn case(ty: GgmlType, rows: u32, cols: u32) -> Case {
+        Case {
+            ty,
+            rows,
+            cols,
+            max_part: u64::MAX,
+            max_per_dim: 65535,
+            accumulate: false,
+        }
+    }
+
+    /// Runs one GEMV on the GPU and compares it with `gemv_cpu`; returns the weight's part count.
+    fn check(c: Case) -> usize {
+        let gpu = gpu();
+        let (rows, cols) = (c.rows as usize, c.cols as usize);
+        let bytes = random_weight(c.ty, rows, cols, (rows * 31 + cols) as u64);
+        let max_part = c.max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
+        let w = upload(c.ty, c.rows, c.cols, &bytes, max_part);
+        let x = random_f32(cols, 5);
+        let y0 = random_f32(rows, 6);
+        let xb = storage_f32(&x);
+        let yb = storage_f32(&y0);
+        let kernel = Gemv::new(&gpu.device, c.ty).unwrap();
+        let options = GemvOptions {
+            accumulate: c.accumulate,
+            ..Default::default()
+        };
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        let limits = limits_with(c.max_per_dim);
+        kernel.encode(&gpu.device, &limits, &mut encoder, &w, &xb, &yb, options);
+        gpu.queue.submit([encoder.finish()]);
+        let got = read_f32(&yb, rows);
+        let mut want = gemv_cpu(c.ty, &bytes, rows, cols, &x).unwrap();
+        let mut scale = abs_dots(c.ty, &bytes, cols, &x);
+        if c.accumulate {
+            for ((w, s), y) in want.iter_mut().zip(&mut scale).zip(&y0) {
+                *w += y;
+                *s += y.abs();
+            }
+        }
+        let what = format!("{} {}x{} in {} parts", c.ty, rows, cols, w.parts().len());
+        assert_dots_close(&what, &got, &want, &scale);
+        w.parts().len()
+    }
+
+    #[test]
+    fn every_type_at_2048_columns_with_a_partial_workgroup() {
+        for ty in GPU_WEIGHT_TYPES {
+            check(case(ty, 19, 2048));
+        }
+    }
+
+    #[test]
+    fn every_type_at_256_columns_with_unaligned_rows() {
+        // 210-byte Q6_K rows (and 34-, 18-byte blocks) start at odd multiples of 2.
+        for ty in GPU_WEIGHT_TYPES {
+            check(case(ty, 37, 256));
+        }
+    }
+
+    #[test]
+    fn q8_0_at_576_columns() {
+        // 576 is not a multiple of 256: SmolLM2's tensors fall back to Q8_0 there.
+        check(case(GgmlType::Q8_0, 75, 576));
+        check(case(GgmlType::F32, 9, 576));
+    }
+
+    #[test]
+    fn columns_beyond_one_x_tile() {
+        // 8192 columns (Llama 3.2 1B's ffn_down) take 4 tiles of staged x.
+        check(case(GgmlType::Q6K, 10, 8192));
+        check(case(GgmlType::Q8_0, 10, 2048 + 576));
+    }
+
+    #[test]
+    fn split_weights_across_several_bindings() {
+        for (ty, rows, cols) in [
+            (GgmlType::Q6K, 200, 2048),
+            (GgmlType::Q6K, 700, 256),
+            (GgmlType::Q8_0, 300, 576),
+            (GgmlType::F16, 200, 512),
+        ] {
+            let parts = check(Case {
+                max_part: 64 * 1024,
+                ..case(ty, rows, cols)
+            });
+            assert!(parts >= 3, "{ty} {rows}x{cols}: {parts} parts");
+        }
+    }
+
+    #[test]
+    fn fused_residual_add() {
+        for ty in [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32] {
+            check(Case {
+                accumulate: true,
+                max_part: 32 * 1024,
+                ..case(ty, 77, 256)
+            });
+        }
+    }
+
+    #[test]
+    fn more_rows_than_one_grid_dimension() {
+        check(Case {
+            max_per_dim: 1000,
+            ..case(GgmlType::Q8_0, 70_000, 32)
+        });
+        check(Case {
+            max_per_dim: 7,
+            max_part: 64 * 1024,
+            ..case(GgmlType::Q6K, 1000, 256)
+        });
+    }
+
+    #[test]
+    fn prepared_gemv_records_again_with_new_inputs() {
+        let gpu = gpu();
+        let ty = GgmlType::Q6K;
+        let bytes = random_weight(ty, 40, 512, 11);
+        let w = upload(ty, 40, 512, &bytes, 32 * 1024);
+        let xb = storage_f32(&vec![0.0; 512]);
+        let yb = output_buffer(40);
+        let kernel = Gemv::new(&gpu.device, ty).unwrap();
+        let prepared = kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
+        for seed in [1, 2] {
+            let x = random_f32(512, seed);
+            gpu.queue.write_buffer(&xb, 0, bytemuck::cast_slice(&x));
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                prepared.encode(&mut pass);
+            }
+            gpu.queue.submit([encoder.finish()]);
+            let want = gemv_cpu(ty, &bytes, 40, 512, &x).unwrap();
+            let scale = abs_dots(ty, &bytes, 512, &x);
+            assert_dots_close("prepared", &read_f32(&yb, 40), &want, &scale);
+        }
+    }
+
+    /// A speed probe, not a test: `cargo test --release -p hearth-worker --lib bench_gemv --
+    /// --ignored --nocapture`. Reports weight bytes read per second by the GEMV divided by a
+    /// buffer copy's bytes per second on the same adapter (lavapipe is not a GPU).
+    #[test]
+    #[ignore]
+    fn bench_gemv() {
+        let gpu = gpu();
+        let time = |f: &dyn Fn(&mut wgpu::CommandEncoder)| {
+            let run = || {
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                for _ in 0..10 {
+                    f(&mut encoder);
+                }
+                gpu.queue.submit([encoder.finish()]);
+                gpu.device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .unwrap();
+            };
+            run();
+            let start = std::time::Instant::now();
+            run();
+            start.elapsed().as_secs_f64() / 10.0
+        };
+        for (ty, rows, cols) in [
+            (GgmlType::Q6K, 8192, 2048),
+            (GgmlType::Q6K, 2048, 8192),
+            (GgmlType::Q8_0, 8192, 2048),
+            (GgmlType::F32, 2048, 2048),
+        ] {
+            let bytes = random_weight(ty, rows, cols, 1);
+            let w = upload(ty, rows as u32, cols as u32, &bytes, u64::MAX);
+            let xb = storage_f32(&random_f32(cols, 2));
+            let yb = output_buffer(rows);
+            let kernel = Gemv::new(&gpu.device, ty).unwrap();
+            let prepared =
+                kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
+            let t_gemv = time(&|e| {
+                let mut pass = e.begin_compute_pass(&Default::default());
+                prepared.encode(&mut pass);
+            });
+            let copy_dst = output_buffer(bytes.len().div_ceil(4));
+            let src = &w.parts()[0].buffer;
+            let t_copy = time(&|e| e.copy_buffer_to_buffer(src, 0, &copy_dst, 0, src.size()));
+            let gemv_rate = bytes.len() as f64 / t_gemv;
+            let copy_rate = src.size() as f64 / t_copy;
+            println!(
+                "{ty} {rows}x{cols}: gemv {:.3} ms, {:.2} GB/s; copy {:.2} GB/s; ratio {:.2}",
+                t_gemv * 1e3,
+                gemv_rate / 1e9,
+                copy_rate / 1e9,
+                gemv_rate / copy_rate
+            );
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Matrix products with weights kept in their GGUF encoding: [`Gemv`] for decode (one token),
+//! [`Gemm`] for prefill (a batch of tokens). Both dequantize on the fly.
+//!
+//! WGSL has no `#include`, so each pipeline's source is built here from three pieces:
+//! `common.wgsl` (byte-offset reads of the weight words), one `dequant_<type>.wgsl` snippet
+//! (the type's block layout as `dequant16`: 16 weights at a time, the chunk size every type
+//! shares) and the kernel skeleton (`gemv.wgsl`, `gemm.wgsl`, `../embedding.wgsl`).
+//!
+//! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
+//! one dispatch per part, each writing its own range of outputs.
+
+mod gemm;
+mod gemv;
+
+pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
+pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
+
+use crate::gguf::GgmlType;
+use wgpu::util::DeviceExt;
+
+const COMMON: &str = include_str!("common.wgsl");
+
+/// The dequantizer snippet for a weight type, or `None` when the GPU cannot read it.
+pub(crate) fn dequant_snippet(ty: GgmlType) -> Option<&'static str> {
+    Some(match ty {
+        GgmlType::F32 => include_str!("dequant_f32.wgsl"),
+        GgmlType::F16 => include_str!("dequant_f16.wgsl"),
+        GgmlType::Bf16 => include_str!("dequant_bf16.wgsl"),
+        GgmlType::Q8_0 => include_str!("dequant_q8_0.wgsl"),
+        GgmlType::Q4_0 => include_str!("dequant_q4_0.wgsl"),
+        GgmlType::Q4_1 => include_str!("dequant_q4_1.wgsl"),
+        GgmlType::Q4K => include_str!("dequant_q4_k.wgsl"),
+        GgmlType::Q5K => include_str!("dequant_q5_k.wgsl"),
+        GgmlType::Q6K => include_str!("dequant_q6_k.wgsl"),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    #[error("no GPU dequantizer for {0} weights")]
+    UnsupportedType(GgmlType),
+}
+
+/// Builds the compute pipeline of `skeleton` for weights of type `ty`.
+pub(crate) fn weight_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    skeleton: &str,
+    ty: GgmlType,
+) -> Result<wgpu::ComputePipeline, KernelError> {
+    let snippet = dequant_snippet(ty).ok_or(KernelError::UnsupportedType(ty))?;
+    let source = format!("{COMMON}\n{snippet}\n{skeleton}");
+    let label = format!("{label} {ty}");
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    Ok(
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        }),
+    )
+}
+
+/// A small uniform buffer of u32 parameters.
+pub(crate) fn params_buffer(device: &wgpu::Device, label: &str, params: &[u32]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytemuck::cast_slice(params),
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    })
+}
+
+/// A bind group with `buffers` at bindings 0, 1, 2, ... (whole buffers).
+pub(crate) fn bind_buffers(
+    device: &wgpu::Device,
+    pipeline: &wgpu::ComputePipeline,
+    label: &str,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<_> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
+/// Recorded dispatches, one per weight part: bind groups and parameters are created once by a
+/// `prepare` call and reused by every `encode` (the engine records the same ~100 dispatches
+/// for every token).
+#[derive(Debug, Clone)]
+pub(crate) struct Dispatches {
+    pub pipeline: wgpu::ComputePipeline,
+    /// (bind group, workgroups x, workgroups y), in part order.
+    pub groups: Vec<(wgpu::BindGroup, u32, u32)>,
+}
+
+impl Dispatches {
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        for (bind_group, x, y) in &self.groups {
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(*x, *y, 1);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util;

@@ -1,0 +1,492 @@
+//! Weight tensors on the GPU, kept in their GGUF encoding (Q6_K stays Q6_K) and dequantized on
+//! the fly by the kernels in `kernels::matmul` and `kernels::embedding`.
+//!
+//! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
+//! file. When it is larger than one storage binding may be, it is split by rows into several
+//! buffers ("parts"), one binding each; kernels are dispatched once per part.
+//!
+//! Alignment: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
+//! shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and blocks need
+//! not be 4-byte aligned inside a part (a 256-weight Q6_K row is 210 bytes, and Q6_K / Q8_0
+//! blocks alternate 4- and 2-byte alignment). Only a part's total size is rounded up to 4 bytes
+//! (zero padding, at most 3 bytes per part). Split points are row counts whose byte offset is a
+//! multiple of 256 (`min_storage_buffer_offset_alignment`), so parts could also share one
+//! buffer as offset bindings, and so every part but the last is a whole number of words.
+
+use super::GpuContext;
+use crate::gguf::GgmlType;
+
+/// Weight types the GPU kernels dequantize.
+pub const GPU_WEIGHT_TYPES: [GgmlType; 9] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::Bf16,
+    GgmlType::Q8_0,
+    GgmlType::Q6K,
+    GgmlType::Q4K,
+    GgmlType::Q5K,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+];
+
+/// Split points fall on multiples of this many bytes (WebGPU's largest allowed
+/// `minStorageBufferOffsetAlignment`).
+const SPLIT_ALIGNMENT: u64 = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeightError {
+    #[error("tensor {name}: the GPU kernels do not handle {ty} weights")]
+    UnsupportedType { name: String, ty: GgmlType },
+    #[error("tensor {name}: a row of {cols} weights is not a whole number of {ty} blocks (or of 16 weights)")]
+    BadRowLength {
+        name: String,
+        ty: GgmlType,
+        cols: u32,
+    },
+    #[error(
+        "tensor {name}: {what} ({rows} rows of {row_bytes} bytes, binding limit {limit} bytes)"
+    )]
+    TooLarge {
+        name: String,
+        what: &'static str,
+        rows: u32,
+        row_bytes: u64,
+        limit: u64,
+    },
+    #[error("tensor {name}: writing {len} bytes at byte {offset} runs past its {total} bytes")]
+    OutOfRange {
+        name: String,
+        offset: u64,
+        len: usize,
+        total: u64,
+    },
+    #[error("tensor {name}: a write at byte {offset} is not 4-byte aligned and does not continue the previous write (which ended at byte {expected})")]
+    UnalignedWrite {
+        name: String,
+        offset: u64,
+        expected: u64,
+    },
+    #[error("tensor {name}: {len} bytes are not a whole number of {row_bytes}-byte rows")]
+    PartialRows {
+        name: String,
+        len: usize,
+        row_bytes: u64,
+    },
+}
+
+/// One buffer of a split tensor: rows `first_row .. first_row + rows`.
+#[derive(Debug)]
+pub struct WeightPart {
+    pub buffer: wgpu::Buffer,
+    pub first_row: u32,
+    pub rows: u32,
+    /// Offset of this part's first byte in the tensor's GGUF bytes.
+    pub byte_offset: u64,
+    /// The part's GGUF bytes (`rows × row_bytes`), before padding to 4.
+    pub byte_len: u64,
+}
+
+/// A `rows × cols` weight tensor on the GPU in its GGUF encoding, split by rows across buffers.
+#[derive(Debug)]
+pub struct GpuWeight {
+    name: String,
+    ty: GgmlType,
+    rows: u32,
+    cols: u32,
+    row_bytes: u64,
+    parts: Vec<WeightPart>,
+    /// Bytes of an unaligned write's tail not yet written: they start at `carry_offset` and
+    /// wait for the bytes that follow them (queue writes must be 4-byte aligned).
+    carry: Vec<u8>,
+    carry_offset: u64,
+    bytes_written: u64,
+}
+
+impl GpuWeight {
+    /// Allocates the buffers for a tensor whose bytes arrive later through [`Self::write_bytes`]
+    /// or [`Self::write_rows`]. Parts are as large as the device's binding limit allows.
+    pub fn new(
+        ctx: &GpuContext,
+        name: &str,
+        ty: GgmlType,
+        rows: u32,
+        cols: u32,
+    ) -> Result<Self, WeightError> {
+        Self::with_part_limit(
+            &ctx.device,
+            max_part_bytes(&ctx.limits),
+            name,
+            ty,
+            rows,
+            cols,
+        )
+    }
+
+    /// [`Self::new`] with an explicit largest part size in bytes (tests force small parts).
+    pub fn with_part_limit(
+        device: &wgpu::Device,
+        max_part_bytes: u64,
+        name: &str,
+        ty: GgmlType,
+        rows: u32,
+        cols: u32,
+    ) -> Result<Self, WeightError> {
+        if !GPU_WEIGHT_TYPES.contains(&ty) {
+            return Err(WeightError::UnsupportedType {
+                name: name.into(),
+                ty,
+            });
+        }
+        let row_bytes = match ty.row_bytes(cols as u64) {
+            Some(b) if cols > 0 && cols.is_multiple_of(16) => b,
+            _ => {
+                return Err(WeightError::BadRowLength {
+                    name: name.into(),
+                    ty,
+                    cols,
+                })
+            }
+        };
+        let too_large = |what| WeightError::TooLarge {
+            name: name.into(),
+            what,
+            rows,
+            row_bytes,
+            limit: max_part_bytes,
+        };
+        // Kernels compute byte offsets in u32.
+        let max_part_bytes = max_part_bytes.min(u32::MAX as u64 - 3);
+        let rows_per_part = if (rows as u64 * row_bytes).next_multiple_of(4) <= max_part_bytes {
+            rows.max(1)
+        } else {
+            rows_per_part(row_bytes, max_part_bytes).ok_or_else(|| {
+                too_large("not even one 256-byte-aligned group of rows fits a binding")
+            })?
+        };
+        let mut parts = Vec::new();
+        let mut first_row = 0u32;
+        while first_row < rows {
+            let n = (rows - first_row).min(rows_per_part);
+            let byte_len = n as u64 * row_bytes;
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&format!("{name} [{}]", parts.len())),
+                size: byte_len.next_multiple_of(4),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            parts.push(WeightPart {
+                buffer,
+                first_row,
+                rows: n,
+                byte_offset: first_row as u64 * row_bytes,
+                byte_len,
+            });
+            first_row += n;
+        }
+        if parts.is_empty() {
+            return Err(too_large("a tensor needs at least one row"));
+        }
+        Ok(Self {
+            name: name.into(),
+            ty,
+            rows,
+            cols,
+            row_bytes,
+            parts,
+            carry: Vec::new(),
+            carry_offset: 0,
+            bytes_written: 0,
+        })
+    }
+
+    /// Allocates and uploads a whole tensor (`bytes` = its GGUF bytes).
+    pub fn from_bytes(
+        ctx: &GpuContext,
+        name: &str,
+        ty: GgmlType,
+        rows: u32,
+        cols: u32,
+        bytes: &[u8],
+    ) -> Result<Self, WeightError> {
+        let mut w = Self::new(ctx, name, ty, rows, cols)?;
+        w.write_bytes(&ctx.queue, 0, bytes)?;
+        Ok(w)
+    }
+
+    /// Writes whole rows starting at `first_row` (see [`Self::write_bytes`]).
+    pub fn write_rows(
+        &mut self,
+        queue: &wgpu::Queue,
+        first_row: u32,
+        bytes: &[u8],
+    ) -> Result<(), WeightError> {
+        if !(bytes.len() as u64).is_multiple_of(self.row_bytes) {
+            return Err(WeightError::PartialRows {
+                name: self.name.clone(),
+                len: bytes.len(),
+                row_bytes: self.row_bytes,
+            });
+        }
+        self.write_bytes(queue, first_row as u64 * self.row_bytes, bytes)
+    }
+
+    /// Writes `bytes` at byte `offset` of the tensor's GGUF bytes, in any chunking a stream
+    /// delivers. Writes in order always work; a write may also go anywhere whose offset is
+    /// 4-byte aligned. A write that ends unaligned keeps its last 1–3 bytes until the next write
+    /// continues them (or the tensor's end pads them).
+    pub fn write_bytes(
+        &mut self,
+        queue: &wgpu::Queue,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), WeightError> {
+        let total = self.total_bytes();
+        if offset + bytes.len() as u64 > total {
+            return Err(WeightError::OutOfRange {
+                name: self.name.clone(),
+                offset,
+                len: bytes.len(),
+                total,
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let new_len = bytes.len() as u64;
+        let carry_end = self.carry_offset + self.carry.len() as u64;
+        let mut joined;
+        let (mut offset, mut bytes) = (offset, bytes);
+        if !self.carry.is_empty() && offset == carry_end {
+            joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(bytes);
+            offset = self.carry_offset;
+            bytes = &joined;
+        } else if !offset.is_multiple_of(4) {
+            return Err(WeightError::UnalignedWrite {
+                name: self.name.clone(),
+                offset,
+                expected: carry_end,
+            });
+        }
+        self.bytes_written += new_len;
+        let end = offset + bytes.len() as u64;
+        let aligned_end = if end == total { end } else { end - end % 4 };
+        self.write_aligned(queue, offset, &bytes[..(aligned_end - offset) as usize]);
+        if aligned_end < end {
+            if !self.carry.is_empty() {
+                // Two unaligned tails at once would need the bytes between them.
+                return Err(WeightError::UnalignedWrite {
+                    name: self.name.clone(),
+                    offset,
+                    expected: carry_end,
+                });
+            }
+            self.carry = bytes[(aligned_end - offset) as usize..].to_vec();
+            self.carry_offset = aligned_end;
+        }
+        Ok(())
+    }
+
+    /// `offset` is 4-aligned; the length is a multiple of 4 unless the slice ends the tensor.
+    fn write_aligned(&self, queue: &wgpu::Queue, offset: u64, bytes: &[u8]) {
+        for part in &self.parts {
+            let (start, end) = (part.byte_offset, part.byte_offset + part.byte_len);
+            let lo = offset.max(start);
+            let hi = (offset + bytes.len() as u64).min(end);
+            if lo >= hi {
+                continue;
+            }
+            let slice = &bytes[(lo - offset) as usize..(hi - offset) as usize];
+            if slice.len().is_multiple_of(4) {
+                queue.write_buffer(&part.buffer, lo - start, slice);
+            } else {
+                // Only the tensor's last bytes end unaligned: pad them with zeros.
+                let mut padded = slice.to_vec();
+                padded.resize(slice.len().next_multiple_of(4), 0);
+                queue.write_buffer(&part.buffer, lo - start, &padded);
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn ty(&self) -> GgmlType {
+        self.ty
+    }
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+    pub fn cols(&self) -> u32 {
+        self.cols
+    }
+    pub fn row_bytes(&self) -> u64 {
+        self.row_bytes
+    }
+    pub fn parts(&self) -> &[WeightPart] {
+        &self.parts
+    }
+    /// The tensor's GGUF bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.rows as u64 * self.row_bytes
+    }
+    /// Bytes handed to the write functions so far (the loader's progress).
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+    /// GPU memory the tensor's buffers take.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.buffer.size()).sum()
+    }
+}
+
+/// The largest part a device allows: one storage binding, and one buffer.
+pub fn max_part_bytes(limits: &wgpu::Limits) -> u64 {
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+}
+
+/// Rows per part when a tensor must be split: the most rows that fit `max_bytes` and whose
+/// byte size is a multiple of 256 (e.g. every 32 rows for 1680-byte Q6_K rows).
+fn rows_per_part(row_bytes: u64, max_bytes: u64) -> Option<u32> {
+    let step = SPLIT_ALIGNMENT / gcd(row_bytes, SPLIT_ALIGNMENT);
+    let fit = max_bytes / row_bytes;
+    let rows = fit - fit % step;
+    (rows > 0).then(|| rows.min(u32::MAX as u64) as u32)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::kernels::matmul::test_util::random_weight;
+    use crate::gpu::read_buffer;
+    use crate::gpu::test_support::gpu;
+
+    fn read_back(w: &GpuWeight) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for part in w.parts() {
+            let b =
+                pollster::block_on(read_buffer(gpu(), &part.buffer, part.buffer.size())).unwrap();
+            bytes.extend_from_slice(&b[..part.byte_len as usize]);
+        }
+        bytes
+    }
+
+    #[test]
+    fn splits_fall_on_256_byte_multiples_within_the_limit() {
+        // 1680-byte Q6_K rows (2048 weights): every 32 rows.
+        let w =
+            GpuWeight::with_part_limit(&gpu().device, 128 * 1024, "t", GgmlType::Q6K, 1000, 2048)
+                .unwrap();
+        for part in w.parts() {
+            assert!(part.buffer.size() <= 128 * 1024);
+            assert_eq!(part.byte_offset % 256, 0);
+        }
+        assert_eq!(w.parts()[0].rows, 64);
+        assert_eq!(w.parts().iter().map(|p| p.rows).sum::<u32>(), 1000);
+        // A tensor that fits stays whole, whatever its alignment.
+        let w =
+            GpuWeight::with_part_limit(&gpu().device, 4096, "t", GgmlType::Q6K, 3, 256).unwrap();
+        assert_eq!(w.parts().len(), 1);
+        assert_eq!(w.parts()[0].buffer.size(), 632);
+        // Too small for one aligned group: 128 rows of 210 bytes.
+        assert!(matches!(
+            GpuWeight::with_part_limit(&gpu().device, 20_000, "t", GgmlType::Q6K, 1000, 256),
+            Err(WeightError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn streamed_writes_in_any_chunking_land_whole() {
+        let gpu = gpu();
+        let (rows, cols) = (333, 256);
+        let bytes = random_weight(GgmlType::Q6K, rows, cols, 3);
+        for chunk in [1, 3, 210, 1000, 65536] {
+            let mut w = GpuWeight::with_part_limit(
+                &gpu.device,
+                32 * 1024,
+                "t",
+                GgmlType::Q6K,
+                rows as u32,
+                cols as u32,
+            )
+            .unwrap();
+            assert!(w.parts().len() >= 3);
+            for (i, c) in bytes.chunks(chunk).enumerate() {
+                w.write_bytes(&gpu.queue, (i * chunk) as u64, c).unwrap();
+            }
+            assert_eq!(read_back(&w), bytes, "chunks of {chunk}");
+        }
+        // Whole rows, out of order, at 4-aligned offsets (even rows: 420-byte multiples).
+        let mut w = GpuWeight::with_part_limit(
+            &gpu.device,
+            32 * 1024,
+            "t",
+            GgmlType::Q6K,
+            rows as u32,
+            cols as u32,
+        )
+        .unwrap();
+        let rb = 210;
+        w.write_rows(&gpu.queue, 100, &bytes[100 * rb..]).unwrap();
+        w.write_rows(&gpu.queue, 0, &bytes[..100 * rb]).unwrap();
+        assert_eq!(read_back(&w), bytes);
+        assert!(matches!(
+            w.write_rows(&gpu.queue, 1, &bytes[rb..2 * rb]),
+            Err(WeightError::UnalignedWrite { .. })
+        ));
+        assert!(matches!(
+            w.write_bytes(&gpu.queue, bytes.len() as u64 - 2, &[0; 4]),
+            Err(WeightError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn gpu_memory_stays_within_five_percent_of_the_gguf_bytes() {
+        let device = &gpu().device;
+        let mut gguf = 0u64;
+        let mut allocated = 0u64;
+        for ty in GPU_WEIGHT_TYPES {
+            for (rows, cols, limit) in [
+                (1, 256, u64::MAX),
+                (7, 256, u64::MAX),
+                (100, 2048, 64 * 1024),
+                (333, 576, 64 * 1024),
+                (1000, 256, 64 * 1024),
+            ] {
+                let Ok(w) = GpuWeight::with_part_limit(device, limit, "t", ty, rows, cols) else {
+                    assert!(ty.row_bytes(cols as u64).is_none(), "{ty} {rows}x{cols}");
+                    continue;
+                };
+                let ratio = w.allocated_bytes() as f64 / w.total_bytes() as f64;
+                assert!(ratio <= 1.05, "{ty} {rows}x{cols}: {ratio}");
+                gguf += w.total_bytes();
+                allocated += w.allocated_bytes();
+            }
+        }
+        assert!(allocated as f64 <= 1.05 * gguf as f64);
+    }
+
+    #[test]
+    fn rejects_what_the_kernels_cannot_read() {
+        let device = &gpu().device;
+        assert!(matches!(
+            GpuWeight::with_part_limit(device, u64::MAX, "t", GgmlType::Q3K, 4, 256),
+            Err(WeightError::UnsupportedType { .. })
+        ));
+        assert!(matches!(
+            GpuWeight::with_part_limit(device, u64::MAX, "t", GgmlType::Q6K, 4, 576),
+            Err(WeightError::BadRowLength { .. })
+        ));
+    }
+}
