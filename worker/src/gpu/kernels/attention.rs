@@ -1,0 +1,414 @@
+//! Causal grouped-query attention over an f32 KV cache on the GPU, and the write of each
+//! step's new K/V rows into that cache.
+//!
+//! KV cache layout ([`KvCache`]): per layer, one buffer for K and one for V, each
+//! `[capacity][n_kv_heads][head_dim]` f32 (row `pos` holds every KV head of that position;
+//! `capacity` is the context window). A step writes its `n_tokens` rows at `start_pos..` (after
+//! RoPE on K), then attends; the rows below `start_pos` stay valid, so a common prefix is
+//! kept between turns by starting the next step at its length.
+//!
+//! Queries and output are `[n_tokens][n_heads][head_dim]`; token `t` is at `start_pos + t`
+//! and attends to positions `0..=start_pos + t`. Query head `h` uses KV head
+//! `h / (n_heads / n_kv_heads)`. Scale `1/sqrt(head_dim)`, online (running-max) softmax.
+//! `head_dim` is at most 256.
+
+use super::params::{
+    bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
+};
+use super::WorkgroupGrid;
+
+const MAX_HEAD_DIM: u32 = 256;
+const WRITE_WORKGROUP_SIZE: u32 = 256;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Shape {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    capacity: u32,
+    scale: f32,
+    _pad: [u32; 3],
+}
+
+/// The model's attention shape and the cache's capacity (positions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionShape {
+    pub n_heads: u32,
+    pub n_kv_heads: u32,
+    pub head_dim: u32,
+    pub capacity: u32,
+}
+
+impl AttentionShape {
+    /// f32s in one cache row (one position, every KV head).
+    pub fn kv_row_len(&self) -> u32 {
+        self.n_kv_heads * self.head_dim
+    }
+}
+
+/// The f32 KV cache of every layer, zero-initialised.
+pub struct KvCache {
+    pub shape: AttentionShape,
+    k: Vec<wgpu::Buffer>,
+    v: Vec<wgpu::Buffer>,
+}
+
+impl KvCache {
+    /// Bytes per layer per K or V: `capacity · n_kv_heads · head_dim · 4` (8 MiB for Llama
+    /// 3.2 1B at 4096 positions).
+    pub fn new(device: &wgpu::Device, shape: AttentionShape, n_layers: u32) -> Self {
+        let size = u64::from(shape.capacity) * u64::from(shape.kv_row_len()) * 4;
+        let make = |label: &str| {
+            (0..n_layers)
+                .map(|_| {
+                    device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(label),
+                        size,
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    })
+                })
+                .collect()
+        };
+        Self {
+            shape,
+            k: make("kv cache k"),
+            v: make("kv cache v"),
+        }
+    }
+
+    pub fn k(&self, layer: usize) -> &wgpu::Buffer {
+        &self.k[layer]
+    }
+
+    pub fn v(&self, layer: usize) -> &wgpu::Buffer {
+        &self.v[layer]
+    }
+
+    pub fn n_layers(&self) -> usize {
+        self.k.len()
+    }
+}
+
+/// Buffers of one layer's attention step.
+pub struct AttentionBuffers<'a> {
+    /// Roped queries, `[n][n_heads][head_dim]`.
+    pub q: &'a wgpu::Buffer,
+    /// This step's roped K rows and V rows, `[n][n_kv_heads][head_dim]` each.
+    pub k_new: &'a wgpu::Buffer,
+    pub v_new: &'a wgpu::Buffer,
+    pub k_cache: &'a wgpu::Buffer,
+    pub v_cache: &'a wgpu::Buffer,
+    /// `[n][n_heads][head_dim]`; not `q`.
+    pub out: &'a wgpu::Buffer,
+}
+
+pub struct Attention {
+    attend: wgpu::ComputePipeline,
+    kv_write: wgpu::ComputePipeline,
+    max_per_dim: u32,
+}
+
+/// One layer's bind groups, reused every step.
+pub struct AttentionBinding {
+    attend: wgpu::BindGroup,
+    kv_write: wgpu::BindGroup,
+    shape: AttentionShape,
+}
+
+impl Attention {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let module = device.create_shader_module(wgpu::include_wgsl!("attention.wgsl"));
+        Self {
+            attend: compute_pipeline(device, &module, "attention", "attend"),
+            kv_write: compute_pipeline(device, &module, "kv_write", "kv_write"),
+            max_per_dim: device.limits().max_compute_workgroups_per_dimension,
+        }
+    }
+
+    /// Caps the workgroups per dispatch dimension (tests force the 2-D grid with a small cap).
+    pub fn with_max_workgroups_per_dim(mut self, max_per_dim: u32) -> Self {
+        self.max_per_dim = max_per_dim;
+        self
+    }
+
+    pub fn prepare(
+        &self,
+        device: &wgpu::Device,
+        step: &StepUniform,
+        shape: AttentionShape,
+        buffers: &AttentionBuffers<'_>,
+    ) -> AttentionBinding {
+        assert!(
+            shape.head_dim <= MAX_HEAD_DIM
+                && shape.n_kv_heads > 0
+                && shape.n_heads.is_multiple_of(shape.n_kv_heads),
+            "attention: {shape:?} (head_dim at most {MAX_HEAD_DIM}, n_heads a multiple of n_kv_heads)"
+        );
+        let uniform = shape_uniform(
+            device,
+            "attention shape",
+            &Shape {
+                n_heads: shape.n_heads,
+                n_kv_heads: shape.n_kv_heads,
+                head_dim: shape.head_dim,
+                capacity: shape.capacity,
+                scale: 1.0 / (shape.head_dim as f32).sqrt(),
+                _pad: [0; 3],
+            },
+        );
+        let b = buffers;
+        let attend = bind_buffers(
+            device,
+            &self.attend,
+            "attention",
+            &[b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()],
+        );
+        let entries = [
+            (1, b.k_cache),
+            (2, b.v_cache),
+            (4, &uniform),
+            (5, step.buffer()),
+            (6, b.k_new),
+            (7, b.v_new),
+        ]
+        .map(|(binding, buffer)| wgpu::BindGroupEntry {
+            binding,
+            resource: buffer.as_entire_binding(),
+        });
+        let kv_write = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("kv_write"),
+            layout: &self.kv_write.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        AttentionBinding {
+            attend,
+            kv_write,
+            shape,
+        }
+    }
+
+    /// Records the write of this step's K/V rows into the cache (the step uniform must say
+    /// the same `n_tokens`; `start_pos + n_tokens <= capacity`).
+    pub fn encode_kv_write_into(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        binding: &AttentionBinding,
+        n_tokens: u32,
+    ) {
+        let grid = WorkgroupGrid::covering(
+            (n_tokens * binding.shape.kv_row_len()).div_ceil(WRITE_WORKGROUP_SIZE),
+            self.max_per_dim,
+        );
+        pass.set_pipeline(&self.kv_write);
+        pass.set_bind_group(0, &binding.kv_write, &[]);
+        pass.dispatch_workgroups(grid.x, grid.y, 1);
+    }
+
+    /// Records attention of `n_tokens` queries over the cache (rows up to their positions
+    /// must already be written).
+    pub fn encode_attend_into(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        binding: &AttentionBinding,
+        n_tokens: u32,
+    ) {
+        let grid = WorkgroupGrid::covering(n_tokens * binding.shape.n_heads, self.max_per_dim);
+        pass.set_pipeline(&self.attend);
+        pass.set_bind_group(0, &binding.attend, &[]);
+        pass.dispatch_workgroups(grid.x, grid.y, 1);
+    }
+
+    /// Both: the KV write, then attention.
+    pub fn encode_into(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        binding: &AttentionBinding,
+        n_tokens: u32,
+    ) {
+        self.encode_kv_write_into(pass, binding, n_tokens);
+        self.encode_attend_into(pass, binding, n_tokens);
+    }
+
+    /// One-shot: KV write and attention for a batch at `start_pos`, in a pass of its own.
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        shape: AttentionShape,
+        buffers: &AttentionBuffers<'_>,
+        n_tokens: u32,
+        start_pos: u32,
+    ) {
+        assert!(
+            start_pos + n_tokens <= shape.capacity,
+            "attention: positions {start_pos}..{} past the cache's {}",
+            start_pos + n_tokens,
+            shape.capacity
+        );
+        let step = StepUniform::with(device, StepParams::new(n_tokens, start_pos));
+        let binding = self.prepare(device, &step, shape, buffers);
+        in_pass(encoder, "attention", |pass| {
+            self.encode_into(pass, &binding, n_tokens)
+        });
+    }
+}
+
+/// The CPU twin in f64. `k_cache`/`v_cache`: `[positions][n_kv_heads][head_dim]` holding at
+/// least `start_pos + n` rows (this step's already in place); `q`: `[n][n_heads][head_dim]`.
+pub fn attention_cpu(
+    q: &[f32],
+    k_cache: &[f32],
+    v_cache: &[f32],
+    shape: AttentionShape,
+    start_pos: usize,
+) -> Vec<f64> {
+    let (nh, nkv, hd) = (
+        shape.n_heads as usize,
+        shape.n_kv_heads as usize,
+        shape.head_dim as usize,
+    );
+    let group = nh / nkv;
+    let scale = 1.0 / (hd as f64).sqrt();
+    let mut out = vec![0.0; q.len()];
+    for t in 0..q.len() / (nh * hd) {
+        let n_pos = start_pos + t + 1;
+        for h in 0..nh {
+            let qh = &q[(t * nh + h) * hd..][..hd];
+            let kv = (h / group) * hd;
+            let scores: Vec<f64> = (0..n_pos)
+                .map(|p| {
+                    let kr = &k_cache[p * nkv * hd + kv..][..hd];
+                    qh.iter()
+                        .zip(kr)
+                        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                        .sum::<f64>()
+                        * scale
+                })
+                .collect();
+            let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+            let total: f64 = weights.iter().sum();
+            let o = &mut out[(t * nh + h) * hd..][..hd];
+            for (p, w) in weights.iter().enumerate() {
+                let vr = &v_cache[p * nkv * hd + kv..][..hd];
+                for (od, &vd) in o.iter_mut().zip(vr) {
+                    *od += w / total * f64::from(vd);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::params::test_util::{max_rel_err, random, read_f32, storage};
+    use super::*;
+    use crate::gpu::test_support::gpu;
+
+    /// Fills cache rows `0..start_pos` with history, then runs the KV write of `n_tokens`
+    /// new rows and attention. Checks the cache rows written and the output, within
+    /// 2e-5 · (1 + |twin|) of the f64 twin.
+    fn check(shape: AttentionShape, n_tokens: u32, start_pos: u32, q_range: f32, max_per_dim: u32) {
+        let gpu = gpu();
+        let row = shape.kv_row_len() as usize;
+        let (n, sp) = (n_tokens as usize, start_pos as usize);
+        let seed = u64::from(start_pos * 7 + n_tokens);
+        let mut k_all = random((sp + n) * row, seed, 1.0);
+        let v_all = random((sp + n) * row, seed + 1, 1.0);
+        // A key far above the others: the softmax must stay finite and exact.
+        if sp > 3 {
+            for x in &mut k_all[3 * row..4 * row] {
+                *x *= 8.0;
+            }
+        }
+        let q = random(
+            n * (shape.n_heads * shape.head_dim) as usize,
+            seed + 2,
+            q_range,
+        );
+        let cache = KvCache::new(&gpu.device, shape, 2);
+        let layer = 1;
+        gpu.queue
+            .write_buffer(cache.k(layer), 0, bytemuck::cast_slice(&k_all[..sp * row]));
+        gpu.queue
+            .write_buffer(cache.v(layer), 0, bytemuck::cast_slice(&v_all[..sp * row]));
+        let qb = storage(gpu, &q);
+        let k_new = storage(gpu, &k_all[sp * row..]);
+        let v_new = storage(gpu, &v_all[sp * row..]);
+        let out = storage(gpu, &vec![0.0; q.len()]);
+        let kernel = Attention::new(&gpu.device).with_max_workgroups_per_dim(max_per_dim);
+        let buffers = AttentionBuffers {
+            q: &qb,
+            k_new: &k_new,
+            v_new: &v_new,
+            k_cache: cache.k(layer),
+            v_cache: cache.v(layer),
+            out: &out,
+        };
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        kernel.encode(
+            &gpu.device,
+            &mut encoder,
+            shape,
+            &buffers,
+            n_tokens,
+            start_pos,
+        );
+        gpu.queue.submit([encoder.finish()]);
+
+        assert_eq!(read_f32(gpu, cache.k(layer), (sp + n) * row), k_all);
+        assert_eq!(read_f32(gpu, cache.v(layer), (sp + n) * row), v_all);
+        let got = read_f32(gpu, &out, q.len());
+        let want = attention_cpu(&q, &k_all, &v_all, shape, sp);
+        let err = max_rel_err(&got, &want);
+        assert!(err < 2e-5, "{shape:?} n {n} start {sp}: error {err:e}");
+    }
+
+    const LLAMA_1B: AttentionShape = AttentionShape {
+        n_heads: 32,
+        n_kv_heads: 8,
+        head_dim: 64,
+        capacity: 4096,
+    };
+
+    #[test]
+    fn prefill_from_an_empty_cache() {
+        check(LLAMA_1B, 7, 0, 1.0, 65535);
+    }
+
+    #[test]
+    fn prefill_continuing_a_kept_prefix() {
+        // 70 + 5 positions: two chunks of 64, the second partial.
+        check(LLAMA_1B, 5, 70, 1.0, 65535);
+    }
+
+    #[test]
+    fn decode_first_and_long_context_token() {
+        check(LLAMA_1B, 1, 0, 1.0, 65535);
+        // Several thousand positions, sharp scores.
+        check(LLAMA_1B, 1, 3999, 4.0, 65535);
+    }
+
+    #[test]
+    fn smollm_and_wide_heads_in_a_two_dimensional_grid() {
+        let smollm = AttentionShape {
+            n_heads: 9,
+            n_kv_heads: 3,
+            head_dim: 64,
+            capacity: 300,
+        };
+        check(smollm, 6, 129, 2.0, 5);
+        let wide = AttentionShape {
+            n_heads: 4,
+            n_kv_heads: 1,
+            head_dim: 200,
+            capacity: 100,
+        };
+        check(wide, 3, 61, 1.0, 65535);
+    }
+}

@@ -1,0 +1,153 @@
+// Causal grouped-query attention over the f32 KV cache, and the write of a batch's new K/V rows
+// into that cache.
+//
+// KV cache, per layer, one buffer each for K and V: [capacity][n_kv_heads][head_dim] f32
+// (row `pos` holds every KV head of that position).
+// q and out: [n_tokens][n_heads][head_dim]. Token t of the batch sits at start_pos + t and
+// attends to positions 0 ..= start_pos + t. Query head h reads KV head h / (n_heads / n_kv_heads).
+//
+// `attend`: one workgroup per (token, head). Positions are visited in chunks of WG (any length,
+// no array sized by the sequence), with an online softmax: a running max m, each lane's running
+// sum of exp(s - m) and the output accumulators rescaled by exp(m_old - m_new) per chunk.
+
+struct Shape {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    capacity: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct Step {
+    n_tokens: u32,
+    start_pos: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read_write> v_cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> shape: Shape;
+@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(6) var<storage, read> k_new: array<f32>;
+@group(0) @binding(7) var<storage, read> v_new: array<f32>;
+
+const WG: u32 = 64u;
+// Output dimensions per lane: head_dim <= WG * ACC.
+const ACC: u32 = 4u;
+const MAX_HEAD_DIM: u32 = 256u;
+const LOWEST: f32 = -3.40282347e38;
+
+var<workgroup> q_s: array<f32, MAX_HEAD_DIM>;
+var<workgroup> p_s: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn attend(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let idx = wg.x + wg.y * groups.x;
+    if (idx >= step.n_tokens * shape.n_heads) {
+        return;
+    }
+    let t = idx / shape.n_heads;
+    let h = idx % shape.n_heads;
+    let kvh = h / (shape.n_heads / shape.n_kv_heads);
+    let hd = shape.head_dim;
+    let q_base = idx * hd;
+    for (var d = lane; d < hd; d += WG) {
+        q_s[d] = q[q_base + d] * shape.scale;
+    }
+    workgroupBarrier();
+
+    let n_pos = step.start_pos + t + 1u;
+    let row = shape.n_kv_heads * hd;
+    let kv_off = kvh * hd;
+    var m = LOWEST;
+    var l = 0.0;
+    var acc = array<f32, ACC>(0.0, 0.0, 0.0, 0.0);
+    for (var c0 = 0u; c0 < n_pos; c0 += WG) {
+        let p = c0 + lane;
+        var s = LOWEST;
+        if (p < n_pos) {
+            let kb = p * row + kv_off;
+            var dot = 0.0;
+            for (var d = 0u; d < hd; d++) {
+                dot += q_s[d] * k_cache[kb + d];
+            }
+            s = dot;
+        }
+        red[lane] = s;
+        workgroupBarrier();
+        for (var half = WG / 2u; half > 0u; half = half >> 1u) {
+            if (lane < half) {
+                red[lane] = max(red[lane], red[lane + half]);
+            }
+            workgroupBarrier();
+        }
+        let m_new = max(m, red[0]);
+        let corr = exp(m - m_new);
+        let w = select(0.0, exp(s - m_new), p < n_pos);
+        p_s[lane] = w;
+        l = l * corr + w;
+        for (var j = 0u; j < ACC; j++) {
+            acc[j] *= corr;
+        }
+        m = m_new;
+        workgroupBarrier();
+        let chunk = min(WG, n_pos - c0);
+        for (var c = 0u; c < chunk; c++) {
+            let pw = p_s[c];
+            let vb = (c0 + c) * row + kv_off;
+            for (var j = 0u; j < ACC; j++) {
+                let d = lane + j * WG;
+                if (d < hd) {
+                    acc[j] += pw * v_cache[vb + d];
+                }
+            }
+        }
+        // p_s and red are rewritten by the next chunk.
+        workgroupBarrier();
+    }
+
+    red[lane] = l;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half = half >> 1u) {
+        if (lane < half) {
+            red[lane] += red[lane + half];
+        }
+        workgroupBarrier();
+    }
+    let inv = 1.0 / red[0];
+    for (var j = 0u; j < ACC; j++) {
+        let d = lane + j * WG;
+        if (d < hd) {
+            out[q_base + d] = acc[j] * inv;
+        }
+    }
+}
+
+// Copies the batch's K and V rows ([n_tokens][n_kv_heads][head_dim]) to cache rows
+// start_pos.. . One invocation per element.
+@compute @workgroup_size(256)
+fn kv_write(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (wg.x + wg.y * groups.x) * 256u + lane;
+    let row = shape.n_kv_heads * shape.head_dim;
+    if (i >= step.n_tokens * row) {
+        return;
+    }
+    let at = step.start_pos * row + i;
+    k_cache[at] = k_new[i];
+    v_cache[at] = v_new[i];
+}
