@@ -2,8 +2,10 @@
 //! natively (Vulkan; lavapipe in tests), so every kernel is tested with `cargo test`.
 
 pub mod chat;
+pub mod cpu;
 pub mod gguf;
 pub mod gpu;
+pub mod model;
 pub mod quant;
 pub mod sampler;
 pub mod tokenizer;

@@ -6,24 +6,11 @@ use hearth_worker::gguf::GgufHeader;
 use hearth_worker::tokenizer::Tokenizer;
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.cache/fixtures/");
-const GOLDEN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/golden/chat_templates.json"
-);
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(FIXTURES).join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask fixtures` first",
-        path.display()
-    );
-    path
-}
+mod common;
+use common::fixture;
 
 fn golden() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(GOLDEN).unwrap()).unwrap()
+    common::golden("chat_templates.json")
 }
 
 fn messages(v: &Value) -> Vec<Message> {

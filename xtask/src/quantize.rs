@@ -3,6 +3,7 @@
 //! Rule (what llama.cpp's Q6_K files look like): every tensor with two or more dimensions whose
 //! row length (`ne[0]`) is a multiple of 256 becomes the target type; other such tensors become
 //! Q8_0 when their rows are a multiple of 32, else keep their type; 1-D tensors become F32.
+//! `--type f32` dequantizes every tensor to F32 (an exact reference copy).
 //! Metadata is kept, with `general.file_type` set to the target's llama ftype. Tensors already of
 //! their output type are copied untouched.
 //!
@@ -34,6 +35,9 @@ pub enum Target {
     Q6K,
     #[value(name = "q8_0")]
     Q8_0,
+    /// Every tensor dequantized to F32: the reference copy of a model.
+    #[value(name = "f32")]
+    F32,
 }
 
 impl Target {
@@ -41,6 +45,7 @@ impl Target {
         match self {
             Target::Q6K => GgmlType::Q6K,
             Target::Q8_0 => GgmlType::Q8_0,
+            Target::F32 => GgmlType::F32,
         }
     }
 
@@ -49,6 +54,7 @@ impl Target {
         match self {
             Target::Q6K => 18,
             Target::Q8_0 => 7,
+            Target::F32 => 0,
         }
     }
 }
@@ -110,6 +116,16 @@ fn convert(bytes: &[u8], from: GgmlType, to: GgmlType, row_len: u64) -> Result<V
 }
 
 pub fn run(args: Args) -> Result<()> {
+    requantize(&args.input, &args.output, args.target)
+}
+
+/// Requantizes `input` into `output` (written as `output.gguf.partial`, then renamed).
+pub fn requantize(input: &std::path::Path, output: &std::path::Path, target: Target) -> Result<()> {
+    let args = Args {
+        input: input.to_path_buf(),
+        output: output.to_path_buf(),
+        target,
+    };
     let file =
         File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
     let file_len = file.metadata()?.len();
@@ -267,7 +283,7 @@ mod tests {
         assert_eq!(data_of("q41"), quant::quantize_q8_0(&q41_f32).unwrap());
 
         run(Args {
-            input,
+            input: input.clone(),
             output: output.clone(),
             target: Target::Q8_0,
         })
@@ -275,6 +291,22 @@ mod tests {
         let h = GgufHeader::parse_file(&std::fs::read(&output).unwrap()).unwrap();
         assert_eq!(h.tensor("wide").unwrap().ggml_type, GgmlType::Q8_0);
         assert_eq!(h.get_u32("general.file_type"), Some(7));
+
+        run(Args {
+            input,
+            output: output.clone(),
+            target: Target::F32,
+        })
+        .unwrap();
+        let bytes = std::fs::read(&output).unwrap();
+        let h = GgufHeader::parse_file(&bytes).unwrap();
+        assert!(h.tensors.iter().all(|t| t.ggml_type == GgmlType::F32));
+        assert_eq!(h.get_u32("general.file_type"), Some(0));
+        let r = h.tensor_data_range(h.tensor("q41").unwrap()).unwrap();
+        assert_eq!(
+            &bytes[r.start as usize..r.end as usize],
+            f32_bytes(&q41_f32)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

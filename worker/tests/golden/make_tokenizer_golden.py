@@ -148,7 +148,8 @@ def llama3_gguf():
     merges = [m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]]
 
     path = os.path.join(FIX, "llama3-vocab.gguf")
-    w = gguf.GGUFWriter(path, "llama")
+    partial = path + ".partial"  # renamed when complete: never a half-written fixture
+    w = gguf.GGUFWriter(partial, "llama")
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("llama-bpe")
     w.add_token_list(tokens)
@@ -160,6 +161,7 @@ def llama3_gguf():
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+    os.replace(partial, path)
     print("wrote", path)
 
 
