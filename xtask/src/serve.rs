@@ -131,8 +131,11 @@ fn write_config(dist: &Path, config: &DeployConfig) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The host:port a browser on this machine uses to reach `addr` (an unspecified address such
+/// as 0.0.0.0 listens everywhere but is not a useful URL).
 fn url_host(addr: SocketAddr) -> String {
     match addr.ip() {
+        ip if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
         IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
         IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
     }
@@ -224,6 +227,15 @@ mod tests {
             .get(name)
             .map(|v| v.to_str().unwrap())
             .unwrap_or("")
+    }
+
+    #[test]
+    fn urls_name_a_reachable_host() {
+        let at = |s: &str| url_host(s.parse().unwrap());
+        assert_eq!(at("0.0.0.0:80"), "127.0.0.1:80");
+        assert_eq!(at("[::]:80"), "127.0.0.1:80");
+        assert_eq!(at("192.168.1.5:8080"), "192.168.1.5:8080");
+        assert_eq!(at("[::1]:8080"), "[::1]:8080");
     }
 
     #[tokio::test]
