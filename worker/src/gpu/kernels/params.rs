@@ -73,9 +73,14 @@ pub(crate) fn shape_uniform<T: bytemuck::Pod>(
         0,
         "uniforms are 16-byte multiples"
     );
+    uniform_buffer(device, label, bytemuck::bytes_of(value))
+}
+
+/// A uniform buffer (`UNIFORM | COPY_DST`) initialised with `contents`.
+pub(crate) fn uniform_buffer(device: &wgpu::Device, label: &str, contents: &[u8]) -> wgpu::Buffer {
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some(label),
-        contents: bytemuck::bytes_of(value),
+        contents,
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
     })
 }

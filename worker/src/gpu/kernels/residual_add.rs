@@ -1,5 +1,6 @@
 //! Residual add, `x += y`, in place on the GPU.
 
+use super::params::compute_pipeline;
 use super::WorkgroupGrid;
 use wgpu::util::DeviceExt;
 
@@ -12,15 +13,9 @@ pub struct ResidualAdd {
 impl ResidualAdd {
     pub fn new(device: &wgpu::Device) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("residual_add.wgsl"));
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("residual_add"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        Self { pipeline }
+        Self {
+            pipeline: compute_pipeline(device, &module, "residual_add", "main"),
+        }
     }
 
     /// Records `x[..n] += y[..n]`. Both buffers hold at least `n` f32s.

@@ -15,8 +15,9 @@ mod gemv;
 pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
 pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
 
+pub(crate) use super::params::bind_buffers;
+use super::params::{compute_pipeline, uniform_buffer};
 use crate::gguf::GgmlType;
-use wgpu::util::DeviceExt;
 
 const COMMON: &str = include_str!("common.wgsl");
 
@@ -56,47 +57,12 @@ pub(crate) fn weight_pipeline(
         label: Some(&label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
-    Ok(
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&label),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        }),
-    )
+    Ok(compute_pipeline(device, &module, &label, "main"))
 }
 
 /// A small uniform buffer of u32 parameters.
 pub(crate) fn params_buffer(device: &wgpu::Device, label: &str, params: &[u32]) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytemuck::cast_slice(params),
-        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-    })
-}
-
-/// A bind group with `buffers` at bindings 0, 1, 2, ... (whole buffers).
-pub(crate) fn bind_buffers(
-    device: &wgpu::Device,
-    pipeline: &wgpu::ComputePipeline,
-    label: &str,
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let entries: Vec<_> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    })
+    uniform_buffer(device, label, bytemuck::cast_slice(params))
 }
 
 /// Recorded dispatches, one per weight part: bind groups and parameters are created once by a
