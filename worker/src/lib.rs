@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod cpu;
+pub mod engine;
 pub mod gguf;
 pub mod gpu;
 pub mod model;

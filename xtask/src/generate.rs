@@ -4,7 +4,9 @@
 use anyhow::{bail, Context, Result};
 use hearth_worker::chat::{ChatDate, ChatTemplate, Message, RenderOptions};
 use hearth_worker::cpu::CpuModel;
+use hearth_worker::engine::{self, GpuModel, LoadOptions};
 use hearth_worker::gguf::GgufHeader;
+use hearth_worker::gpu::GpuContext;
 use hearth_worker::sampler::{Candidates, Sampler, SamplerSettings};
 use hearth_worker::tokenizer::Tokenizer;
 use std::io::{BufReader, Write};
@@ -36,7 +38,7 @@ pub struct Args {
     pub top_p: f32,
     #[arg(long, default_value_t = 0x5EED)]
     pub seed: u64,
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    #[arg(long, value_enum, default_value_t = Backend::Gpu)]
     pub backend: Backend,
     /// Print `{"prompt_ids", "ids", "text", "prefill_tok_s", "decode_tok_s"}` as the last line.
     #[arg(long)]
@@ -52,8 +54,79 @@ pub struct Args {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
+    /// The WebGPU engine natively (Vulkan; lavapipe without a GPU).
     Gpu,
+    /// The plain-Rust f32 reference.
     Cpu,
+}
+
+/// A loaded model on either backend, handing the sampler its candidates.
+enum Engine {
+    Cpu(Box<CpuModel>),
+    Gpu {
+        model: Box<GpuModel>,
+        runtime: tokio::runtime::Runtime,
+    },
+}
+
+impl Engine {
+    fn load(backend: Backend, path: &std::path::Path, window: usize) -> Result<Self> {
+        Ok(match backend {
+            Backend::Cpu => Engine::Cpu(Box::new(
+                CpuModel::load_file(path, Some(window))
+                    .with_context(|| format!("loading {}", path.display()))?,
+            )),
+            Backend::Gpu => {
+                let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+                let ctx = runtime
+                    .block_on(GpuContext::new())
+                    .context("opening the GPU")?;
+                let options = LoadOptions {
+                    max_context: Some(window),
+                    ..LoadOptions::default()
+                };
+                let model = engine::load_file(std::sync::Arc::new(ctx), path, options)
+                    .with_context(|| format!("loading {} onto the GPU", path.display()))?;
+                Engine::Gpu {
+                    model: Box::new(model),
+                    runtime,
+                }
+            }
+        })
+    }
+
+    fn vocab_size(&self) -> usize {
+        match self {
+            Engine::Cpu(m) => m.config.vocab_size,
+            Engine::Gpu { model, .. } => model.config().vocab_size,
+        }
+    }
+
+    /// Positions the model can hold in this run.
+    fn context_len(&self) -> usize {
+        match self {
+            Engine::Cpu(m) => m.context_len(),
+            Engine::Gpu { model, .. } => model.capacity(),
+        }
+    }
+
+    /// Most candidates one step can hand over.
+    fn max_k(&self) -> usize {
+        match self {
+            Engine::Cpu(m) => m.config.vocab_size,
+            Engine::Gpu { model, .. } => model.max_k() as usize,
+        }
+    }
+
+    /// Runs `tokens` at `start_pos..` and returns the top `k` candidates for the next token.
+    fn forward(&mut self, tokens: &[u32], start_pos: usize, k: usize) -> Result<Candidates> {
+        Ok(match self {
+            Engine::Cpu(m) => Candidates::from_logits(m.forward_batch(tokens, start_pos)?, k)?,
+            Engine::Gpu { model, runtime } => {
+                runtime.block_on(model.forward(tokens, start_pos, k as u32))?
+            }
+        })
+    }
 }
 
 /// The result of one generation.
@@ -94,9 +167,6 @@ pub fn run(args: Args) -> Result<()> {
 /// Generates a reply, handing each new piece of text to `on_text` as soon as it is whole
 /// UTF-8.
 pub fn generate(args: &Args, mut on_text: impl FnMut(&str)) -> Result<Generation> {
-    if args.backend == Backend::Gpu {
-        bail!("the GPU engine is not built yet (hearth_worker has no `engine` module): use --backend cpu");
-    }
     let path = &args.model;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -119,8 +189,7 @@ pub fn generate(args: &Args, mut on_text: impl FnMut(&str)) -> Result<Generation
     };
     let mut sampler = Sampler::new(settings)?;
     let window = prompt_ids.len() + args.max_tokens;
-    let mut model = CpuModel::load_file(path, Some(window))
-        .with_context(|| format!("loading {}", path.display()))?;
+    let mut model = Engine::load(args.backend, path, window)?;
     if window > model.context_len() {
         bail!(
             "{} prompt tokens + {} new ones exceed the model's context of {}",
@@ -129,17 +198,21 @@ pub fn generate(args: &Args, mut on_text: impl FnMut(&str)) -> Result<Generation
             model.context_len()
         );
     }
-    let vocab = model.config.vocab_size;
+    let vocab = model.vocab_size();
     // The sampler needs every logit's share of the normaliser; hand it all candidates when
-    // top-k is off.
-    let k = if args.top_k == 0 {
+    // top-k is off (the GPU hands at most its top-K kernel's maximum, with the exact
+    // normaliser). Greedy needs only the best.
+    let k = if args.temperature <= 0.0 {
+        1
+    } else if args.top_k == 0 {
         vocab
     } else {
         args.top_k.max(40).min(vocab)
-    };
+    }
+    .min(model.max_k());
 
     let started = Instant::now();
-    let mut logits = model.forward_batch(&prompt_ids, 0)?.to_vec();
+    let mut candidates = model.forward(&prompt_ids, 0, k)?;
     let prefill_s = started.elapsed().as_secs_f64();
 
     let mut ids = Vec::new();
@@ -148,7 +221,7 @@ pub fn generate(args: &Args, mut on_text: impl FnMut(&str)) -> Result<Generation
     let decode_start = Instant::now();
     let mut decoded = 0usize;
     while ids.len() < args.max_tokens {
-        let id = sampler.sample(&Candidates::from_logits(&logits, k)?);
+        let id = sampler.sample(&candidates);
         ids.push(id);
         let end = tokenizer.is_end_of_generation(id);
         if end && !args.ignore_eos {
@@ -160,9 +233,7 @@ pub fn generate(args: &Args, mut on_text: impl FnMut(&str)) -> Result<Generation
         if ids.len() == args.max_tokens {
             break;
         }
-        logits = model
-            .forward(id, prompt_ids.len() + ids.len() - 1)?
-            .to_vec();
+        candidates = model.forward(&[id], prompt_ids.len() + ids.len() - 1, k)?;
         decoded += 1;
     }
     let rest = stream.finish();

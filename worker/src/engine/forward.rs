@@ -1,0 +1,236 @@
+//! The forward pass: one command buffer per step (a prefill chunk or one decode token), one
+//! compute pass, the top-K of the last position's logits computed on the GPU, and only that
+//! read back.
+
+use super::model::{GpuModel, Readout};
+use super::EngineError;
+use crate::gpu::kernels::{
+    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, PreparedGemv, StepParams,
+};
+use crate::gpu::GpuError;
+use crate::sampler::Candidates;
+
+/// A prefill chunk's matrix products (prepared for its batch size).
+struct PrefillLayer {
+    q: PreparedGemm,
+    k: PreparedGemm,
+    v: PreparedGemm,
+    o: PreparedGemm,
+    gate: PreparedGemm,
+    up: PreparedGemm,
+    down: PreparedGemm,
+}
+
+impl GpuModel {
+    /// Runs `tokens` at positions `start_pos..` and returns the top `k` candidates (with the
+    /// full vocabulary's log-normaliser) for the token after the last one; `k = 1` is greedy.
+    /// `start_pos` may be below [`Self::len`] (the cache is rewound to it), not above.
+    pub async fn forward(
+        &mut self,
+        tokens: &[u32],
+        start_pos: usize,
+        k: u32,
+    ) -> Result<Candidates, EngineError> {
+        let vocab = self.config.vocab_size;
+        if tokens.is_empty() {
+            return Err(EngineError::EmptyBatch);
+        }
+        if k == 0 || k > self.max_k() {
+            return Err(EngineError::BadK {
+                k,
+                max: self.max_k(),
+            });
+        }
+        if start_pos > self.len {
+            return Err(EngineError::PositionGap {
+                start_pos,
+                cached: self.len,
+            });
+        }
+        let end = start_pos + tokens.len();
+        if end > self.capacity {
+            return Err(EngineError::ContextFull {
+                end,
+                capacity: self.capacity,
+            });
+        }
+        if let Some(&token) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            return Err(EngineError::TokenOutOfRange {
+                token,
+                vocab_size: vocab,
+            });
+        }
+        self.len = start_pos;
+        if !self.readouts.contains_key(&k) {
+            let readout = self.make_readout(k);
+            self.readouts.insert(k, readout);
+        }
+        let chunks: Vec<&[u32]> = tokens.chunks(self.max_batch as usize).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let pos = self.len;
+            // Ids past the vocabulary were refused above; the cache grows only once a step ran.
+            self.run_step(chunk, pos, last.then_some(k));
+            self.len = pos + chunk.len();
+        }
+        let bytes = self.read_back(k).await?;
+        Ok(parse_top_k_output(&bytes, k)?)
+    }
+
+    fn make_readout(&self, k: u32) -> Readout {
+        let device = &self.ctx.device;
+        let binding = self.kernels.top_k.prepare(
+            device,
+            &self.acts.logits,
+            0,
+            self.config.vocab_size as u32,
+            k,
+        );
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("top_k readback"),
+            size: top_k_output_size(k),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Readout { binding, staging }
+    }
+
+    /// Records and submits one step; with `readout`, also the final norm, the output
+    /// projection of the last position, the top-K and the copy to the staging buffer.
+    fn run_step(&self, tokens: &[u32], start_pos: usize, readout: Option<u32>) {
+        let ctx = &self.ctx;
+        let (device, limits) = (&ctx.device, &ctx.limits);
+        let n = tokens.len() as u32;
+        let c = &self.config;
+        let a = &self.acts;
+        let w = &self.weights;
+        ctx.queue
+            .write_buffer(&a.ids, 0, bytemuck::cast_slice(tokens));
+        self.step
+            .write(&ctx.queue, StepParams::new(n, start_pos as u32));
+
+        // Batches of more than one token use GEMM, prepared for this batch size.
+        let prefill = (n > 1).then(|| {
+            let gemm = |m: &crate::gpu::GpuWeight, x, y, acc| {
+                self.kernels.gemm[&m.ty()].prepare(device, limits, m, x, y, n, acc)
+            };
+            let embedding =
+                self.kernels
+                    .embedding
+                    .prepare(device, limits, &w.token_embd, &a.ids, &a.x, n);
+            let layers: Vec<PrefillLayer> = w
+                .layers
+                .iter()
+                .map(|lw| PrefillLayer {
+                    q: gemm(&lw.wq, &a.h, &a.q, false),
+                    k: gemm(&lw.wk, &a.h, &a.k, false),
+                    v: gemm(&lw.wv, &a.h, &a.v, false),
+                    o: gemm(&lw.wo, &a.att, &a.x, true),
+                    gate: gemm(&lw.gate, &a.h, &a.gate, false),
+                    up: gemm(&lw.up, &a.h, &a.up, false),
+                    down: gemm(&lw.down, &a.gate, &a.x, true),
+                })
+                .collect();
+            let out = w.output();
+            let output = self.kernels.gemv[&out.ty()].prepare(
+                device,
+                limits,
+                out,
+                &a.h,
+                &a.logits,
+                GemvOptions {
+                    accumulate: false,
+                    x_offset: (n - 1) * c.dim as u32,
+                    y_offset: 0,
+                },
+            );
+            (embedding, layers, output)
+        });
+
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("step"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("step"),
+                timestamp_writes: None,
+            });
+            let p = &mut pass;
+            let k = &self.kernels;
+            match &prefill {
+                Some((embedding, _, _)) => embedding.encode(p),
+                None => self.decode.embedding.encode(p),
+            }
+            for (l, lb) in self.layers.iter().enumerate() {
+                k.rms_norm.encode_into(p, &lb.attn_norm, n);
+                let mm = |p: &mut wgpu::ComputePass<'_>, pick: usize| match &prefill {
+                    Some((_, layers, _)) => {
+                        let pl = &layers[l];
+                        [&pl.q, &pl.k, &pl.v, &pl.o, &pl.gate, &pl.up, &pl.down][pick].encode(p)
+                    }
+                    None => {
+                        let dl = &self.decode.layers[l];
+                        [&dl.q, &dl.k, &dl.v, &dl.o, &dl.gate, &dl.up, &dl.down][pick].encode(p)
+                    }
+                };
+                mm(p, 0);
+                mm(p, 1);
+                mm(p, 2);
+                k.rope.encode_into(p, &self.rope, n);
+                k.attention.encode_into(p, &lb.attention, n);
+                mm(p, 3); // x += Wo·att
+                k.rms_norm.encode_into(p, &lb.ffn_norm, n);
+                mm(p, 4);
+                mm(p, 5);
+                k.swiglu.encode_into(p, &self.swiglu, n);
+                mm(p, 6); // x += Wdown·swiglu
+            }
+            if let Some(top_k) = readout {
+                k.rms_norm.encode_into(p, &self.output_norm, n);
+                let output: &PreparedGemv = match &prefill {
+                    Some((_, _, output)) => output,
+                    None => &self.decode.output,
+                };
+                output.encode(p);
+                k.top_k.encode_into(p, &self.readouts[&top_k].binding);
+            }
+        }
+        if let Some(top_k) = readout {
+            let r = &self.readouts[&top_k];
+            encoder.copy_buffer_to_buffer(
+                r.binding.output(),
+                0,
+                &r.staging,
+                0,
+                r.binding.output_size(),
+            );
+        }
+        ctx.queue.submit([encoder.finish()]);
+    }
+
+    /// Maps the staging buffer of the last step's top-K and copies its bytes out.
+    async fn read_back(&self, k: u32) -> Result<Vec<u8>, GpuError> {
+        let staging = &self.readouts[&k].staging;
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                let _ = tx.send(result);
+            });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        rx.await
+            .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let bytes = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| GpuError::Readback(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,324 @@
+//! [`GpuModel`]: the weights, the pipelines, the activation buffers sized for one batch, the
+//! KV cache, and the bind groups that every step reuses.
+
+use super::weights::ModelWeights;
+use super::{EngineError, LoadOptions};
+use crate::gguf::GgmlType;
+use crate::gpu::kernels::{
+    Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
+    GemvOptions, KvCache, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding, Rope,
+    RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
+};
+use crate::gpu::{GpuContext, GpuWeight};
+use crate::model::Config;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The pipelines, built once.
+pub(super) struct Kernels {
+    pub gemv: HashMap<GgmlType, Gemv>,
+    pub gemm: HashMap<GgmlType, Gemm>,
+    pub embedding: Embedding,
+    pub rms_norm: RmsNorm,
+    pub rope: Rope,
+    pub attention: Attention,
+    pub swiglu: SwiGlu,
+    pub top_k: TopK,
+}
+
+/// Activations of one step, `[max_batch][width]` f32 each (`logits`: one row).
+pub(super) struct Activations {
+    pub ids: wgpu::Buffer,
+    pub x: wgpu::Buffer,
+    pub h: wgpu::Buffer,
+    pub q: wgpu::Buffer,
+    pub k: wgpu::Buffer,
+    pub v: wgpu::Buffer,
+    pub att: wgpu::Buffer,
+    pub gate: wgpu::Buffer,
+    pub up: wgpu::Buffer,
+    pub logits: wgpu::Buffer,
+}
+
+/// Bind groups that do not depend on the batch size.
+pub(super) struct LayerBindings {
+    pub attn_norm: RmsNormBinding,
+    pub ffn_norm: RmsNormBinding,
+    pub attention: AttentionBinding,
+}
+
+/// One decode step's matrix products (batch of one), prepared once.
+pub(super) struct DecodeLayer {
+    pub q: PreparedGemv,
+    pub k: PreparedGemv,
+    pub v: PreparedGemv,
+    pub o: PreparedGemv,
+    pub gate: PreparedGemv,
+    pub up: PreparedGemv,
+    pub down: PreparedGemv,
+}
+
+pub(super) struct Decode {
+    pub embedding: PreparedEmbedding,
+    pub layers: Vec<DecodeLayer>,
+    pub output: PreparedGemv,
+}
+
+/// A top-K binding over the logits row and its mappable staging buffer.
+pub(super) struct Readout {
+    pub binding: TopKBinding,
+    pub staging: wgpu::Buffer,
+}
+
+/// A Llama model on the GPU with its KV cache.
+pub struct GpuModel {
+    pub(super) ctx: Arc<GpuContext>,
+    pub(super) config: Config,
+    pub(super) weights: ModelWeights,
+    pub(super) kernels: Kernels,
+    pub(super) acts: Activations,
+    pub(super) step: StepUniform,
+    /// Kept alive: the attention bindings refer to it.
+    pub(super) _kv: KvCache,
+    pub(super) layers: Vec<LayerBindings>,
+    pub(super) rope: RopeBinding,
+    pub(super) swiglu: SwiGluBinding,
+    pub(super) output_norm: RmsNormBinding,
+    pub(super) decode: Decode,
+    pub(super) readouts: HashMap<u32, Readout>,
+    pub(super) capacity: usize,
+    pub(super) max_batch: u32,
+    /// Positions in the KV cache.
+    pub(super) len: usize,
+}
+
+fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (floats * 4).max(16),
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+impl GpuModel {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        config: Config,
+        weights: ModelWeights,
+        options: LoadOptions,
+    ) -> Result<Self, EngineError> {
+        let device = &ctx.device;
+        let limits = &ctx.limits;
+        let c = &config;
+        // The kernels assert these; refuse such a model instead.
+        if c.head_dim > 256
+            || c.n_kv_heads == 0
+            || !c.n_heads.is_multiple_of(c.n_kv_heads)
+            || c.rope_dims == 0
+            || !c.rope_dims.is_multiple_of(2)
+            || c.rope_dims > c.head_dim
+        {
+            return Err(EngineError::UnsupportedShape(format!(
+                "head_dim {} (at most 256), {} heads over {} KV heads, rope over {} dims",
+                c.head_dim, c.n_heads, c.n_kv_heads, c.rope_dims
+            )));
+        }
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let widest = [c.dim, c.q_dim(), c.kv_dim(), c.ffn_dim]
+            .into_iter()
+            .max()
+            .unwrap_or(1) as u64;
+        let max_batch =
+            (options.max_batch.max(1) as u64).min((binding_limit / (4 * widest)).max(1)) as u32;
+        let capacity = options
+            .max_context
+            .map_or(c.context_len, |m| m.min(c.context_len))
+            .min((binding_limit / (4 * c.kv_dim() as u64)) as usize)
+            .max(1);
+
+        let mut gemv = HashMap::new();
+        let mut gemm = HashMap::new();
+        for w in weights.matrices() {
+            if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(w.ty()) {
+                e.insert(Gemv::new(device, w.ty())?);
+                gemm.insert(w.ty(), Gemm::new(device, w.ty())?);
+            }
+        }
+        let kernels = Kernels {
+            gemv,
+            gemm,
+            embedding: Embedding::new(device, weights.token_embd.ty())?,
+            rms_norm: RmsNorm::new(device),
+            rope: Rope::new(device),
+            attention: Attention::new(device),
+            swiglu: SwiGlu::new(device),
+            top_k: TopK::new(device),
+        };
+
+        let n = max_batch as u64;
+        let acts = Activations {
+            ids: storage(device, "token ids", n),
+            x: storage(device, "x", n * c.dim as u64),
+            h: storage(device, "h", n * c.dim as u64),
+            q: storage(device, "q", n * c.q_dim() as u64),
+            k: storage(device, "k", n * c.kv_dim() as u64),
+            v: storage(device, "v", n * c.kv_dim() as u64),
+            att: storage(device, "att", n * c.q_dim() as u64),
+            gate: storage(device, "gate", n * c.ffn_dim as u64),
+            up: storage(device, "up", n * c.ffn_dim as u64),
+            logits: storage(device, "logits", c.vocab_size as u64),
+        };
+        let step = StepUniform::new(device);
+        let shape = AttentionShape {
+            n_heads: c.n_heads as u32,
+            n_kv_heads: c.n_kv_heads as u32,
+            head_dim: c.head_dim as u32,
+            capacity: capacity as u32,
+        };
+        let kv = KvCache::new(device, shape, c.n_layers as u32);
+        let norm = |x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer| {
+            kernels
+                .rms_norm
+                .prepare(device, &step, x, w, y, c.dim as u32, c.rms_eps)
+        };
+        let layers = weights
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, lw)| LayerBindings {
+                attn_norm: norm(&acts.x, &lw.attn_norm, &acts.h),
+                ffn_norm: norm(&acts.x, &lw.ffn_norm, &acts.h),
+                attention: kernels.attention.prepare(
+                    device,
+                    &step,
+                    shape,
+                    &AttentionBuffers {
+                        q: &acts.q,
+                        k_new: &acts.k,
+                        v_new: &acts.v,
+                        k_cache: kv.k(l),
+                        v_cache: kv.v(l),
+                        out: &acts.att,
+                    },
+                ),
+            })
+            .collect();
+        let rope = kernels.rope.prepare(
+            device,
+            &step,
+            &acts.q,
+            &acts.k,
+            weights.rope_freqs.as_ref(),
+            RopeShape {
+                n_heads: c.n_heads as u32,
+                n_kv_heads: c.n_kv_heads as u32,
+                head_dim: c.head_dim as u32,
+                rope_dims: c.rope_dims as u32,
+                base: c.rope_base,
+            },
+        );
+        let swiglu = kernels
+            .swiglu
+            .prepare(device, &step, &acts.gate, &acts.up, c.ffn_dim as u32);
+        let output_norm = norm(&acts.x, &weights.output_norm, &acts.h);
+
+        let gemv = |w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, accumulate: bool| {
+            kernels.gemv[&w.ty()].prepare(
+                device,
+                limits,
+                w,
+                x,
+                y,
+                GemvOptions {
+                    accumulate,
+                    ..Default::default()
+                },
+            )
+        };
+        let a = &acts;
+        let decode = Decode {
+            embedding: kernels.embedding.prepare(
+                device,
+                limits,
+                &weights.token_embd,
+                &a.ids,
+                &a.x,
+                1,
+            ),
+            layers: weights
+                .layers
+                .iter()
+                .map(|lw| DecodeLayer {
+                    q: gemv(&lw.wq, &a.h, &a.q, false),
+                    k: gemv(&lw.wk, &a.h, &a.k, false),
+                    v: gemv(&lw.wv, &a.h, &a.v, false),
+                    o: gemv(&lw.wo, &a.att, &a.x, true),
+                    gate: gemv(&lw.gate, &a.h, &a.gate, false),
+                    up: gemv(&lw.up, &a.h, &a.up, false),
+                    down: gemv(&lw.down, &a.gate, &a.x, true),
+                })
+                .collect(),
+            output: gemv(weights.output(), &a.h, &a.logits, false),
+        };
+        Ok(Self {
+            ctx,
+            config,
+            weights,
+            kernels,
+            acts,
+            step,
+            _kv: kv,
+            layers,
+            rope,
+            swiglu,
+            output_norm,
+            decode,
+            readouts: HashMap::new(),
+            capacity,
+            max_batch,
+            len: 0,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Positions the KV cache holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Tokens per prefill step.
+    pub fn max_batch(&self) -> u32 {
+        self.max_batch
+    }
+
+    /// Positions currently cached (the next `start_pos`).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets cached positions from `len` on (keeps a common prefix between turns).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Largest `k` that [`Self::forward`] accepts.
+    pub fn max_k(&self) -> u32 {
+        TopK::MAX_K.min(self.config.vocab_size as u32)
+    }
+}

@@ -1,0 +1,45 @@
+//! The model's tensors on the GPU: quantized matrices as [`GpuWeight`]s (split by rows where a
+//! binding is too small), norms and RoPE factors as plain f32 storage buffers.
+
+use crate::gpu::GpuWeight;
+
+/// One transformer block's tensors.
+pub struct LayerWeights {
+    pub attn_norm: wgpu::Buffer,
+    pub wq: GpuWeight,
+    pub wk: GpuWeight,
+    pub wv: GpuWeight,
+    pub wo: GpuWeight,
+    pub ffn_norm: wgpu::Buffer,
+    pub gate: GpuWeight,
+    pub up: GpuWeight,
+    pub down: GpuWeight,
+}
+
+/// Every tensor of a Llama model on the GPU.
+pub struct ModelWeights {
+    pub token_embd: GpuWeight,
+    /// `output.weight`; `None` for tied embeddings (the output projection uses `token_embd`).
+    pub output: Option<GpuWeight>,
+    pub output_norm: wgpu::Buffer,
+    pub rope_freqs: Option<wgpu::Buffer>,
+    pub layers: Vec<LayerWeights>,
+}
+
+impl ModelWeights {
+    /// The output projection's matrix (rows = vocabulary).
+    pub fn output(&self) -> &GpuWeight {
+        self.output.as_ref().unwrap_or(&self.token_embd)
+    }
+
+    /// Every quantized matrix, for building one pipeline per weight type.
+    pub fn matrices(&self) -> impl Iterator<Item = &GpuWeight> {
+        std::iter::once(&self.token_embd)
+            .chain(self.output.as_ref())
+            .chain(
+                self.layers
+                    .iter()
+                    .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down]),
+            )
+    }
+}

@@ -1,0 +1,345 @@
+//! The GPU engine (lavapipe) against the CPU reference (itself proven against a float64
+//! oracle), on the real SmolLM2-135M-Instruct Q6_K (Q8_0 and Q6_K matrices, untied output) and
+//! on a tiny random all-Q6_K Llama built here (tied embeddings, `rope_freqs`).
+//!
+//! Tolerances: at every step the GPU's top-K logits equal the CPU reference's logits of the
+//! same ids within 1e-3 × max|logit| and the GPU's log-normaliser within the same; greedy ids
+//! are equal for `STEPS` steps, except that the comparison stops at the first step where the
+//! CPU reference's top-1 − top-2 margin is below 1e-3 (f32 rounding in a different order may
+//! swap a near-tie; after that the sequences may legitimately differ).
+
+use hearth_worker::cpu::CpuModel;
+use hearth_worker::engine::{load_file, EngineError, GpuModel, LoadOptions, ModelLoader};
+use hearth_worker::gguf::{GgmlType, GgufHeader, GgufWriter, MetadataValue};
+use hearth_worker::gpu::GpuContext;
+use hearth_worker::sampler::Candidates;
+use hearth_worker::tokenizer::Tokenizer;
+use rand::{Rng, SeedableRng};
+use std::sync::{Arc, OnceLock};
+
+mod common;
+
+const REL_TOL: f32 = 1e-3;
+const MIN_MARGIN: f32 = 1e-3;
+const K: u32 = 8;
+const SMOL: &str = "SmolLM2-135M-Instruct.Q6_K.gguf";
+
+fn ctx() -> Arc<GpuContext> {
+    static CTX: OnceLock<Arc<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::env::temp_dir().join("hearth-xdg");
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            let _ = std::fs::create_dir_all(&dir);
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+        Arc::new(pollster::block_on(GpuContext::new()).expect("a Vulkan adapter (lavapipe)"))
+    })
+    .clone()
+}
+
+fn forward(
+    gpu: &mut GpuModel,
+    tokens: &[u32],
+    start: usize,
+    k: u32,
+) -> Result<Candidates, EngineError> {
+    pollster::block_on(gpu.forward(tokens, start, k))
+}
+
+/// CPU argmax and its margin over the runner-up.
+fn top2(logits: &[f32]) -> (u32, f32) {
+    let mut best = (0usize, f32::NEG_INFINITY);
+    let mut second = f32::NEG_INFINITY;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > best.1 {
+            second = best.1;
+            best = (i, l);
+        } else if l > second {
+            second = l;
+        }
+    }
+    (best.0 as u32, best.1 - second)
+}
+
+/// Compares one step; returns the CPU's greedy id (`None` at a near-tie) and the largest
+/// |GPU − CPU| / max|logit| over the candidates.
+fn compare_step(what: &str, cpu: &[f32], gpu: &Candidates) -> (Option<u32>, f32) {
+    let scale = cpu.iter().fold(0f32, |m, l| m.max(l.abs())).max(1.0);
+    let tol = REL_TOL * scale;
+    let mut worst = 0f32;
+    for (&id, &logit) in gpu.ids.iter().zip(&gpu.logits) {
+        let want = cpu[id as usize];
+        worst = worst.max((logit - want).abs() / scale);
+        assert!(
+            (logit - want).abs() <= tol,
+            "{what}: logit of id {id}: GPU {logit}, CPU {want} (tolerance {tol})"
+        );
+    }
+    let max = cpu
+        .iter()
+        .map(|&l| f64::from(l))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let lse = max
+        + cpu
+            .iter()
+            .map(|&l| (f64::from(l) - max).exp())
+            .sum::<f64>()
+            .ln();
+    assert!(
+        (f64::from(gpu.log_normalizer) - lse).abs() <= f64::from(tol),
+        "{what}: log-normaliser GPU {}, CPU {lse}",
+        gpu.log_normalizer
+    );
+    let (id, margin) = top2(cpu);
+    if margin < MIN_MARGIN {
+        return (None, worst);
+    }
+    assert_eq!(gpu.ids[0], id, "{what}: greedy id");
+    (Some(id), worst)
+}
+
+/// Greedy decoding on both from `prompt` for `steps` tokens; returns the steps compared.
+fn greedy_agrees(cpu: &mut CpuModel, gpu: &mut GpuModel, prompt: &[u32], steps: usize) -> usize {
+    cpu.cache.clear();
+    let mut cpu_logits = cpu.forward_batch(prompt, 0).unwrap().to_vec();
+    let mut cand = forward(gpu, prompt, 0, K).unwrap();
+    let mut worst = 0f32;
+    for step in 0..steps {
+        let pos = prompt.len() + step;
+        let (id, err) = compare_step(&format!("step {step}"), &cpu_logits, &cand);
+        worst = worst.max(err);
+        let Some(id) = id else {
+            eprintln!("{prompt:?}: {step} greedy steps equal, then a near-tie; worst logit error {worst:.2e} of max|logit|");
+            return step;
+        };
+        cpu_logits = cpu.forward(id, pos).unwrap().to_vec();
+        cand = forward(gpu, &[id], pos, K).unwrap();
+    }
+    eprintln!(
+        "{prompt:?}: {steps} greedy steps equal; worst logit error {worst:.2e} of max|logit|"
+    );
+    steps
+}
+
+#[test]
+fn smollm2_greedy_matches_cpu_reference() {
+    let path = common::fixture(SMOL);
+    let file = std::fs::File::open(&path).unwrap();
+    let header = GgufHeader::read_from(std::io::BufReader::new(file), None).unwrap();
+    let tokenizer = Tokenizer::from_gguf(&header).unwrap();
+    let mut cpu = CpuModel::load_file(&path, Some(128)).unwrap();
+    let options = LoadOptions {
+        max_context: Some(128),
+        ..LoadOptions::default()
+    };
+    let mut gpu = load_file(ctx(), &path, options).unwrap();
+    for text in [
+        "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+        "Once upon a time, in a small village by the sea,",
+        "fn main() {\n    let x =",
+    ] {
+        let prompt = tokenizer.encode_with_specials(text);
+        let steps = greedy_agrees(&mut cpu, &mut gpu, &prompt, 24);
+        assert!(
+            steps >= 16,
+            "{text:?}: only {steps} steps before a near-tie"
+        );
+    }
+}
+
+/// A tiny random Llama with every matrix Q6_K: dim 256, ffn 512, 4 heads, 2 KV heads, vocab
+/// 1000, tied embeddings, `rope_freqs`.
+fn tiny_q6k() -> Vec<u8> {
+    let (dim, ffn, heads, kv_heads, vocab, layers) = (256u64, 512u64, 4u64, 2u64, 1000u64, 2);
+    let head_dim = dim / heads;
+    let mut w = GgufWriter::new();
+    w.set("general.architecture", "llama");
+    w.set("llama.block_count", MetadataValue::U32(layers as u32));
+    w.set("llama.embedding_length", MetadataValue::U32(dim as u32));
+    w.set("llama.feed_forward_length", MetadataValue::U32(ffn as u32));
+    w.set(
+        "llama.attention.head_count",
+        MetadataValue::U32(heads as u32),
+    );
+    w.set(
+        "llama.attention.head_count_kv",
+        MetadataValue::U32(kv_heads as u32),
+    );
+    w.set("llama.rope.freq_base", 10000.0f32);
+    w.set("llama.attention.layer_norm_rms_epsilon", 1e-5f32);
+    w.set("llama.context_length", MetadataValue::U32(256));
+    w.set("llama.vocab_size", MetadataValue::U32(vocab as u32));
+    let mut tensors: Vec<(String, Vec<u64>, GgmlType)> = vec![
+        (
+            "rope_freqs.weight".into(),
+            vec![head_dim / 2],
+            GgmlType::F32,
+        ),
+        ("token_embd.weight".into(), vec![dim, vocab], GgmlType::Q6K),
+    ];
+    for l in 0..layers {
+        let b = |n: &str| format!("blk.{l}.{n}.weight");
+        tensors.push((b("attn_norm"), vec![dim], GgmlType::F32));
+        for (n, rows) in [
+            ("attn_q", dim),
+            ("attn_k", kv_heads * head_dim),
+            ("attn_v", kv_heads * head_dim),
+            ("attn_output", dim),
+        ] {
+            tensors.push((b(n), vec![dim, rows], GgmlType::Q6K));
+        }
+        tensors.push((b("ffn_norm"), vec![dim], GgmlType::F32));
+        tensors.push((b("ffn_gate"), vec![dim, ffn], GgmlType::Q6K));
+        tensors.push((b("ffn_up"), vec![dim, ffn], GgmlType::Q6K));
+        tensors.push((b("ffn_down"), vec![ffn, dim], GgmlType::Q6K));
+    }
+    tensors.push(("output_norm.weight".into(), vec![dim], GgmlType::F32));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut data = Vec::new();
+    for (name, dims, ty) in &tensors {
+        w.add_tensor(name.clone(), dims, *ty).unwrap();
+        let bytes: Vec<u8> = if *ty == GgmlType::F32 {
+            let lo = if name.starts_with("rope") { 1.0 } else { 0.8 };
+            (0..dims[0])
+                .flat_map(|_| rng.random_range(lo..lo + 0.4f32).to_le_bytes())
+                .collect()
+        } else {
+            let sigma = 1.0 / (dims[0] as f32).sqrt();
+            // Embedding rows get unit-ish scale so the logits spread.
+            let sigma = if name.starts_with("token_embd") {
+                1.0
+            } else {
+                sigma
+            };
+            let mut out = Vec::new();
+            for _ in 0..dims[0] / 256 * dims[1] {
+                out.extend((0..192).map(|_| rng.random::<u8>()));
+                out.extend((0..16).map(|_| {
+                    let s: i8 = rng.random_range(1..=8);
+                    (if rng.random() { s } else { -s }) as u8
+                }));
+                let d = sigma / (18.5 * 4.8) * rng.random_range(0.7f32..1.3);
+                out.extend(half::f16::from_f32(d).to_le_bytes());
+            }
+            out
+        };
+        data.push(bytes);
+    }
+    let refs: Vec<&[u8]> = data.iter().map(|d| d.as_slice()).collect();
+    w.to_bytes(&refs).unwrap()
+}
+
+fn load_pushed(bytes: &[u8], chunk: usize, options: LoadOptions) -> GpuModel {
+    let mut loader = ModelLoader::new(ctx(), Some(bytes.len() as u64), options);
+    for piece in bytes.chunks(chunk) {
+        loader.push(piece).unwrap();
+    }
+    assert!(loader.is_complete());
+    loader.finish().unwrap()
+}
+
+fn tiny_cpu(bytes: &[u8]) -> CpuModel {
+    CpuModel::load(&mut std::io::Cursor::new(bytes), Some(256)).unwrap()
+}
+
+const TINY_PROMPTS: [&[u32]; 3] = [
+    &[1, 17, 900, 4, 4, 333],
+    &[999],
+    &[
+        5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+    ],
+];
+
+#[test]
+fn tiny_q6k_greedy_matches_cpu_reference() {
+    let bytes = tiny_q6k();
+    let mut cpu = tiny_cpu(&bytes);
+    let mut gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
+    assert!(gpu.config().tied_embeddings);
+    for prompt in TINY_PROMPTS {
+        let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 32);
+        assert!(
+            steps >= 16,
+            "{prompt:?}: only {steps} steps before a near-tie"
+        );
+    }
+}
+
+/// Odd network-sized chunks, weights split into many small bindings, and prompts longer than
+/// one prefill batch (processed in chunks).
+#[test]
+fn tiny_q6k_streamed_split_and_chunked() {
+    let bytes = tiny_q6k();
+    let mut cpu = tiny_cpu(&bytes);
+    let options = LoadOptions {
+        max_context: Some(200),
+        max_batch: 5,
+        max_part_bytes: Some(64 << 10),
+    };
+    let mut gpu = load_pushed(&bytes, 4099, options);
+    assert_eq!(gpu.max_batch(), 5);
+    for prompt in TINY_PROMPTS {
+        let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 16);
+        assert!(
+            steps >= 8,
+            "{prompt:?}: only {steps} steps before a near-tie"
+        );
+    }
+}
+
+/// The cache survives between calls: a second turn that continues (and one that rewinds to a
+/// common prefix) gives what one long prefill gives.
+#[test]
+fn tiny_q6k_multi_turn_keeps_the_cache() {
+    let bytes = tiny_q6k();
+    let mut cpu = tiny_cpu(&bytes);
+    let mut gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
+    let whole: Vec<u32> = (0..30).map(|i| (i * 37 + 3) % 1000).collect();
+    let want = cpu.forward_batch(&whole, 0).unwrap().to_vec();
+    forward(&mut gpu, &whole[..12], 0, K).unwrap();
+    let got = forward(&mut gpu, &whole[12..], 12, K).unwrap();
+    assert!(compare_step("continued turn", &want, &got).0.is_some());
+    assert_eq!(gpu.len(), 30);
+    // Rewind to 20 cached positions and run a different tail.
+    gpu.truncate(20);
+    let mut other = whole[..20].to_vec();
+    other.extend([1, 2, 3]);
+    cpu.cache.clear();
+    let want = cpu.forward_batch(&other, 0).unwrap().to_vec();
+    let got = forward(&mut gpu, &other[20..], 20, K).unwrap();
+    assert!(compare_step("rewound turn", &want, &got).0.is_some());
+    let one = forward(&mut gpu, &[7], 23, 1).unwrap();
+    assert_eq!(one.ids.len(), 1);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let bytes = tiny_q6k();
+    let options = LoadOptions {
+        max_context: Some(16),
+        ..LoadOptions::default()
+    };
+    let mut gpu = load_pushed(&bytes, 1 << 20, options);
+    let err = |r: Result<_, EngineError>| r.expect_err("an error").to_string();
+    let e = err(forward(&mut gpu, &[3, 1000], 0, 1));
+    assert!(e.contains("token id 1000"), "{e}");
+    let e = err(forward(&mut gpu, &[], 0, 1));
+    assert!(e.contains("no tokens"), "{e}");
+    let e = err(forward(&mut gpu, &[1], 0, 0));
+    assert!(e.contains("k = 0"), "{e}");
+    let e = err(forward(&mut gpu, &[1; 17], 0, 1));
+    assert!(e.contains("context window of 16"), "{e}");
+    let e = err(forward(&mut gpu, &[1], 3, 1));
+    assert!(e.contains("does not follow"), "{e}");
+    // Nothing ran: the cache is still empty and a good call works.
+    assert_eq!(gpu.len(), 0);
+    forward(&mut gpu, &[1; 16], 0, 4).unwrap();
+    let e = err(forward(&mut gpu, &[1], 16, 1));
+    assert!(e.contains("context window"), "{e}");
+
+    // A truncated stream is an error from finish().
+    let mut loader = ModelLoader::new(ctx(), None, LoadOptions::default());
+    loader.push(&bytes[..bytes.len() - 100]).unwrap();
+    let e = loader.finish().err().expect("incomplete").to_string();
+    assert!(e.contains("ended early"), "{e}");
+}
