@@ -7,7 +7,7 @@ use super::EngineError;
 use crate::gpu::kernels::{
     parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, PreparedGemv, StepParams,
 };
-use crate::gpu::GpuError;
+use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
 
 /// A prefill chunk's matrix products (prepared for its batch size).
@@ -210,27 +210,6 @@ impl GpuModel {
 
     /// Maps the staging buffer of the last step's top-K and copies its bytes out.
     async fn read_back(&self, k: u32) -> Result<Vec<u8>, GpuError> {
-        let staging = &self.readouts[&k].staging;
-        let (tx, rx) = futures_channel::oneshot::channel();
-        staging
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |result| {
-                let _ = tx.send(result);
-            });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        rx.await
-            .map_err(|_| GpuError::Readback("the map callback was dropped".into()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let bytes = staging
-            .slice(..)
-            .get_mapped_range()
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .to_vec();
-        staging.unmap();
-        Ok(bytes)
+        read_mapped(&self.ctx, &self.readouts[&k].staging).await
     }
 }

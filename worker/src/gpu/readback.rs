@@ -22,6 +22,14 @@ pub async fn read_buffer(
     encoder.copy_buffer_to_buffer(src, 0, &staging, 0, size);
     gpu.queue.submit([encoder.finish()]);
 
+    read_mapped(gpu, &staging).await
+}
+
+/// Maps a `MAP_READ` buffer whose copy has been submitted, returns its bytes and unmaps it
+/// (so the buffer can be reused as a staging buffer for the next read-back).
+// The device is only polled natively.
+#[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
+pub async fn read_mapped(gpu: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<u8>, GpuError> {
     let (tx, rx) = futures_channel::oneshot::channel();
     staging
         .slice(..)
