@@ -4,6 +4,7 @@
 //! binding): one dispatch per part, each writing the tokens whose rows it holds.
 
 use super::matmul::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use super::params::in_pass;
 use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
 use crate::gpu::GpuWeight;
@@ -93,11 +94,7 @@ impl Embedding {
         n_tokens: u32,
     ) {
         let prepared = self.prepare(device, limits, table, ids, out, n_tokens);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("embedding"),
-            timestamp_writes: None,
-        });
-        prepared.encode(&mut pass);
+        in_pass(encoder, "embedding", |pass| prepared.encode(pass));
     }
 }
 

@@ -1,6 +1,6 @@
 //! Residual add, `x += y`, in place on the GPU.
 
-use super::params::compute_pipeline;
+use super::params::{compute_pipeline, in_pass};
 use super::WorkgroupGrid;
 use wgpu::util::DeviceExt;
 
@@ -55,13 +55,11 @@ impl ResidualAdd {
             n.div_ceil(WORKGROUP_SIZE),
             limits.max_compute_workgroups_per_dimension,
         );
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("residual_add"),
-            timestamp_writes: None,
+        in_pass(encoder, "residual_add", |pass| {
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(grid.x, grid.y, 1);
         });
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
 use crate::gguf::GgmlType;
+use crate::gpu::kernels::params::in_pass;
 use crate::gpu::kernels::WorkgroupGrid;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
@@ -109,11 +110,7 @@ impl Gemm {
         accumulate: bool,
     ) {
         let prepared = self.prepare(device, limits, w, x, y, n_tokens, accumulate);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("gemm"),
-            timestamp_writes: None,
-        });
-        prepared.encode(&mut pass);
+        in_pass(encoder, "gemm", |pass| prepared.encode(pass));
     }
 }
 
