@@ -3,9 +3,8 @@
 //! table's split parts (Llama 3's 128256 × 2048 Q6_K table is 215 MB, above lavapipe's 128 MB
 //! binding): one dispatch per part, each writing the tokens whose rows it holds.
 
-use super::matmul::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use super::matmul::{weight_pipeline, Dispatches, KernelError};
 use super::params::in_pass;
-use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
@@ -56,29 +55,21 @@ impl Embedding {
         );
         debug_assert!(ids.size() >= 4 * n_tokens as u64);
         debug_assert!(out.size() >= 4 * n_tokens as u64 * table.cols() as u64);
-        let grid = WorkgroupGrid::covering(n_tokens, limits.max_compute_workgroups_per_dimension);
-        let groups = table
-            .parts()
-            .iter()
-            .map(|part| {
-                let params = params_buffer(
-                    device,
-                    "embedding params",
-                    &[n_tokens, table.cols(), part.first_row, part.rows],
-                );
-                let bind_group = bind_buffers(
-                    device,
-                    &self.pipeline,
-                    table.name(),
-                    &[&part.buffer, ids, out, &params],
-                );
-                (bind_group, grid.x, grid.y)
-            })
-            .collect();
-        PreparedEmbedding(Dispatches {
-            pipeline: self.pipeline.clone(),
-            groups,
-        })
+        PreparedEmbedding(Dispatches::over_parts(
+            device,
+            limits,
+            &self.pipeline,
+            "embedding params",
+            table,
+            ids,
+            out,
+            |part| {
+                (
+                    vec![n_tokens, table.cols(), part.first_row, part.rows],
+                    n_tokens,
+                )
+            },
+        ))
     }
 
     /// Prepares and records in one go, in a compute pass of its own.

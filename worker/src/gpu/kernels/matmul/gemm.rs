@@ -1,10 +1,9 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use super::{weight_pipeline, Dispatches, KernelError};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::kernels::WorkgroupGrid;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
 
@@ -58,42 +57,29 @@ impl Gemm {
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
         debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
         let token_tiles = n_tokens.div_ceil(TOKENS_PER_TILE);
-        let groups = w
-            .parts()
-            .iter()
-            .map(|part| {
+        PreparedGemm(Dispatches::over_parts(
+            device,
+            limits,
+            &self.pipeline,
+            "gemm params",
+            w,
+            x,
+            y,
+            |part| {
                 let row_tiles = part.rows.div_ceil(ROWS_PER_TILE);
-                let params = params_buffer(
-                    device,
-                    "gemm params",
-                    &[
-                        part.rows,
-                        w.cols(),
-                        part.first_row,
-                        accumulate as u32,
-                        n_tokens,
-                        w.rows(),
-                        row_tiles,
-                        0,
-                    ],
-                );
-                let bind_group = bind_buffers(
-                    device,
-                    &self.pipeline,
-                    w.name(),
-                    &[&part.buffer, x, y, &params],
-                );
-                let grid = WorkgroupGrid::covering(
-                    row_tiles * token_tiles,
-                    limits.max_compute_workgroups_per_dimension,
-                );
-                (bind_group, grid.x, grid.y)
-            })
-            .collect();
-        PreparedGemm(Dispatches {
-            pipeline: self.pipeline.clone(),
-            groups,
-        })
+                let params = vec![
+                    part.rows,
+                    w.cols(),
+                    part.first_row,
+                    accumulate as u32,
+                    n_tokens,
+                    w.rows(),
+                    row_tiles,
+                    0,
+                ];
+                (params, row_tiles * token_tiles)
+            },
+        ))
     }
 
     /// Prepares and records in one go, in a compute pass of its own.

@@ -1,10 +1,9 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{bind_buffers, params_buffer, weight_pipeline, Dispatches, KernelError};
+use super::{weight_pipeline, Dispatches, KernelError};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::kernels::WorkgroupGrid;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
 
@@ -66,41 +65,28 @@ impl Gemv {
         assert_eq!(w.ty(), self.ty, "{}: GEMV pipeline type", w.name());
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
-        let groups = w
-            .parts()
-            .iter()
-            .map(|part| {
-                let params = params_buffer(
-                    device,
-                    "gemv params",
-                    &[
-                        part.rows,
-                        w.cols(),
-                        part.first_row,
-                        options.accumulate as u32,
-                        options.x_offset,
-                        options.y_offset,
-                        0,
-                        0,
-                    ],
-                );
-                let bind_group = bind_buffers(
-                    device,
-                    &self.pipeline,
-                    w.name(),
-                    &[&part.buffer, x, y, &params],
-                );
-                let grid = WorkgroupGrid::covering(
-                    part.rows.div_ceil(ROWS_PER_WORKGROUP),
-                    limits.max_compute_workgroups_per_dimension,
-                );
-                (bind_group, grid.x, grid.y)
-            })
-            .collect();
-        PreparedGemv(Dispatches {
-            pipeline: self.pipeline.clone(),
-            groups,
-        })
+        PreparedGemv(Dispatches::over_parts(
+            device,
+            limits,
+            &self.pipeline,
+            "gemv params",
+            w,
+            x,
+            y,
+            |part| {
+                let params = vec![
+                    part.rows,
+                    w.cols(),
+                    part.first_row,
+                    options.accumulate as u32,
+                    options.x_offset,
+                    options.y_offset,
+                    0,
+                    0,
+                ];
+                (params, part.rows.div_ceil(ROWS_PER_WORKGROUP))
+            },
+        ))
     }
 
     /// Prepares and records in one go, in a compute pass of its own (for tests and one-offs).

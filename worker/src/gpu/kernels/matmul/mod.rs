@@ -17,7 +17,9 @@ pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
 
 pub(crate) use super::params::bind_buffers;
 use super::params::{compute_pipeline, uniform_buffer};
+use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
+use crate::gpu::{GpuWeight, WeightPart};
 
 const COMMON: &str = include_str!("common.wgsl");
 
@@ -76,6 +78,41 @@ pub(crate) struct Dispatches {
 }
 
 impl Dispatches {
+    /// One dispatch per part of `w`, binding (part, `a`, `b`, parameters): `setup` gives each
+    /// part's u32 parameters and how many workgroups it needs (spread over a 2-D grid when
+    /// that exceeds the per-dimension limit).
+    #[allow(clippy::too_many_arguments)]
+    pub fn over_parts(
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        w: &GpuWeight,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        setup: impl Fn(&WeightPart) -> (Vec<u32>, u32),
+    ) -> Self {
+        let groups = w
+            .parts()
+            .iter()
+            .map(|part| {
+                let (params, workgroups) = setup(part);
+                let params = params_buffer(device, label, &params);
+                let bind_group =
+                    bind_buffers(device, pipeline, w.name(), &[&part.buffer, a, b, &params]);
+                let grid = WorkgroupGrid::covering(
+                    workgroups,
+                    limits.max_compute_workgroups_per_dimension,
+                );
+                (bind_group, grid.x, grid.y)
+            })
+            .collect();
+        Self {
+            pipeline: pipeline.clone(),
+            groups,
+        }
+    }
+
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         for (bind_group, x, y) in &self.groups {
