@@ -71,10 +71,14 @@ impl Engine {
             FromWorker::Error {
                 id: Some(id),
                 message,
+                ..
             } => self.settle(id, Err(js_sys::Error::new(&message).into())),
-            FromWorker::Error { id: None, message } => {
+            FromWorker::Error {
+                id: None, message, ..
+            } => {
                 web_sys::console::error_1(&format!("engine: {message}").into());
             }
+            _ => {}
         }
     }
 

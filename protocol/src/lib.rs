@@ -4,10 +4,15 @@
 
 pub mod assets;
 pub mod config;
+pub mod manifest;
 pub mod service_worker;
 pub mod worker;
 
 pub use assets::{AssetEntry, AssetList};
 pub use config::DeployConfig;
-pub use service_worker::{SwReply, SwRequest};
-pub use worker::{AdapterSummary, FromWorker, ToWorker};
+pub use manifest::{CatalogEntry, ChunkEntry, ModelCatalog, ModelFacts, ModelManifest};
+pub use service_worker::{CachedModel, SwEvent, SwReply, SwRequest};
+pub use worker::{
+    AdapterSummary, ChatMessage, ErrorKind, FromWorker, GenerateSettings, GenerationStats,
+    LoadStage, StopReason, ToWorker,
+};

@@ -170,6 +170,9 @@ pub async fn on_message(event: ExtendableMessageEvent, version: String) -> Resul
             JsFuture::from(scope().skip_waiting()?).await?;
             return Ok(());
         }
+        Ok(other) => SwReply::Error {
+            message: format!("not handled yet: {other:?}"),
+        },
         Err(e) => SwReply::Error {
             message: format!("unknown control message: {e}"),
         },

@@ -38,6 +38,7 @@ pub fn start() {
             Ok(request) => wasm_bindgen_futures::spawn_local(handle(request)),
             Err(e) => post(&FromWorker::Error {
                 id: None,
+                kind: hearth_protocol::ErrorKind::Other,
                 message: format!("the worker received a message it does not understand: {e}"),
             }),
         }
@@ -49,17 +50,20 @@ pub fn start() {
 }
 
 async fn handle(request: ToWorker) {
+    #[allow(clippy::single_match)]
     match request {
         ToWorker::GpuSelfTest { id, a, b } => {
             let reply = match gpu_self_test(&a, &b).await {
                 Ok((adapter, sum)) => FromWorker::GpuSelfTest { id, adapter, sum },
                 Err(e) => FromWorker::Error {
                     id: Some(id),
+                    kind: hearth_protocol::ErrorKind::Other,
                     message: e.to_string(),
                 },
             };
             post(&reply);
         }
+        _ => {}
     }
 }
 
