@@ -62,6 +62,9 @@ pub const DERIVED: &[Derived] = &[
     },
 ];
 
+/// The model `cargo xtask serve` packs and serves when given none.
+pub const DEFAULT_MODEL: &str = "SmolLM2-135M-Instruct.Q6_K.gguf";
+
 pub fn dir() -> PathBuf {
     paths::cache().join("fixtures")
 }

@@ -5,6 +5,7 @@ mod build;
 mod fixtures;
 mod generate;
 mod install;
+mod pack;
 mod paths;
 mod process;
 mod quantize;
@@ -40,6 +41,8 @@ enum Command {
     Synth(synth::Args),
     /// Generate text with a GGUF model (chat template, sampling, streaming).
     Generate(generate::Args),
+    /// Split a GGUF into verified chunks with a manifest, and add it to a model catalog.
+    Pack(pack::Args),
 }
 
 fn main() {
@@ -60,5 +63,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Quantize(args) => quantize::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Pack(args) => pack::run(args),
     }
 }

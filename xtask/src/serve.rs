@@ -3,10 +3,11 @@
 //! from a second origin (`--model-port`) with CORS, to prove hosting at another
 //! `MODEL_BASE_URL`.
 
-use crate::build;
+use crate::{build, fixtures, pack, paths};
 use anyhow::{Context, Result};
 use axum::http::{header, HeaderValue, Method};
 use axum::Router;
+use hearth_protocol::manifest::DEFAULT_CHUNK_BYTES;
 use hearth_protocol::DeployConfig;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -22,11 +23,12 @@ pub struct Args {
     /// Address to bind. Beyond loopback, browsers only allow WebGPU and service workers over HTTPS.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// A GGUF file to serve under the model base URL.
+    /// A GGUF model to pack (into `.cache/packed/`) and serve. Without it or --model-dir, the
+    /// test model (SmolLM2-135M-Instruct requantized to Q6_K) is fetched, packed and served.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// A folder of model files (packed models, catalog) to serve under the model base URL.
-    #[arg(long)]
+    /// A folder of packed models (`models.json`, one folder per model) to serve as it is.
+    #[arg(long, conflicts_with = "model")]
     pub model_dir: Option<PathBuf>,
     /// Serve the model files from this second port: another origin, with CORS.
     #[arg(long)]
@@ -65,19 +67,30 @@ pub fn run(args: Args) -> Result<()> {
             no_opt: args.no_opt,
         })?
     };
-    if let Some(model) = &args.model {
-        anyhow::ensure!(model.is_file(), "--model {} is not a file", model.display());
-    }
-    if let Some(dir) = &args.model_dir {
-        anyhow::ensure!(
-            dir.is_dir(),
-            "--model-dir {} is not a folder",
-            dir.display()
-        );
-    }
+    let model_dir = match (&args.model_dir, &args.model) {
+        (Some(dir), _) => {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "--model-dir {} is not a folder",
+                dir.display()
+            );
+            dir.clone()
+        }
+        (None, model) => {
+            let model = match model {
+                Some(model) => model.clone(),
+                None => fixtures::ensure_all()?.join(fixtures::DEFAULT_MODEL),
+            };
+            anyhow::ensure!(model.is_file(), "--model {} is not a file", model.display());
+            let out = paths::cache().join("packed");
+            pack::pack(&model, &out, DEFAULT_CHUNK_BYTES, None)
+                .with_context(|| format!("packing {}", model.display()))?;
+            out
+        }
+    };
     let models = ModelFiles {
-        dir: args.model_dir.clone(),
-        file: args.model.clone(),
+        dir: Some(model_dir),
+        file: None,
     };
     tokio::runtime::Runtime::new()?.block_on(serve(args, dist, models))
 }
