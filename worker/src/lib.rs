@@ -9,6 +9,7 @@ pub mod gpu;
 pub mod model;
 pub mod quant;
 pub mod sampler;
+pub mod session;
 pub mod tokenizer;
 
 #[cfg(target_arch = "wasm32")]
