@@ -1,9 +1,18 @@
-// Loads the page's Rust module and starts the app; exposes a small handle for tests.
-import init, { start, gpu_self_test } from './app/hearth_app.js';
+// Loads the page's Rust module and starts the app; exposes a small handle for tests and for
+// pages that drive the engine directly.
+import init, * as hearth from './app/hearth_app.js';
 
 await init();
-window.hearth = { gpuSelfTest: gpu_self_test };
-window.hearth.started = start().catch((e) => {
+window.hearth = {
+  gpuSelfTest: hearth.gpu_self_test,
+  catalog: hearth.catalog,
+  cacheStatus: hearth.cache_status,
+  askServiceWorker: hearth.ask_service_worker,
+  loadModel: hearth.load_model,
+  generate: hearth.generate,
+  cancel: hearth.cancel,
+};
+window.hearth.started = hearth.start().catch((e) => {
   console.error('Hearth failed to start:', e);
   throw e;
 });

@@ -5,7 +5,7 @@ use crate::dom::{js_error_text, set_state, set_text};
 use crate::engine::Engine;
 use crate::service_worker::register_and_wait_for_control;
 use hearth_protocol::{FromWorker, ToWorker};
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -82,4 +82,90 @@ pub fn gpu_self_test(a: Vec<f32>, b: Vec<f32>) -> Promise {
         Some(engine) => engine.request(|id| ToWorker::GpuSelfTest { id, a, b }),
         None => Promise::reject(&js_sys::Error::new("the engine has not started")),
     })
+}
+
+fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
+    ENGINE.with(|e| match e.borrow().as_ref() {
+        Some(engine) => f(engine),
+        None => Promise::reject(&js_sys::Error::new("the engine has not started")),
+    })
+}
+
+/// The deployment's models: `[{id, manifest, model, size, manifest_url}]`.
+#[wasm_bindgen]
+pub async fn catalog() -> Result<JsValue, JsValue> {
+    let models = crate::models::catalog().await?;
+    Ok(serde_wasm_bindgen::to_value(&models)?)
+}
+
+/// What the service worker has stored of each known model.
+#[wasm_bindgen]
+pub async fn cache_status() -> Result<JsValue, JsValue> {
+    Ok(serde_wasm_bindgen::to_value(
+        &crate::models::cached_models().await,
+    )?)
+}
+
+/// Any control message to the service worker (`{type: ...}`), answered with its reply.
+#[wasm_bindgen]
+pub async fn ask_service_worker(request: JsValue) -> Result<JsValue, JsValue> {
+    let request: hearth_protocol::SwRequest = serde_wasm_bindgen::from_value(request)?;
+    let reply = crate::service_worker::ask(&request).await?;
+    Ok(serde_wasm_bindgen::to_value(&reply)?)
+}
+
+/// Checks storage, then loads the model at `manifest_url` in the engine. `on_event` gets
+/// `load_progress` events; resolves with the `loaded` reply, rejects with an `Error` whose
+/// `kind` says what went wrong.
+#[wasm_bindgen]
+pub async fn load_model(
+    manifest_url: String,
+    on_event: Option<Function>,
+) -> Result<JsValue, JsValue> {
+    crate::models::check_storage(&manifest_url).await?;
+    let promise = with_engine(|engine| {
+        engine.request_with_events(|id| ToWorker::LoadModel { id, manifest_url }, on_event)
+    });
+    JsFuture::from(promise).await
+}
+
+/// Generates a reply to `messages` (`[{role, content}]`) with `settings` (any of
+/// temperature, top_k, top_p, repetition_penalty, max_tokens, seed). `on_event` gets `token`
+/// events as text arrives; resolves with the `done` reply and its stats.
+#[wasm_bindgen]
+pub fn generate(messages: JsValue, settings: JsValue, on_event: Option<Function>) -> Promise {
+    let messages: Vec<hearth_protocol::ChatMessage> = match serde_wasm_bindgen::from_value(messages)
+    {
+        Ok(m) => m,
+        Err(e) => return Promise::reject(&js_sys::Error::new(&e.to_string())),
+    };
+    let settings: hearth_protocol::GenerateSettings =
+        if settings.is_undefined() || settings.is_null() {
+            Default::default()
+        } else {
+            match serde_wasm_bindgen::from_value(settings) {
+                Ok(s) => s,
+                Err(e) => return Promise::reject(&js_sys::Error::new(&e.to_string())),
+            }
+        };
+    with_engine(|engine| {
+        engine.request_with_events(
+            |id| ToWorker::Generate {
+                id,
+                messages,
+                settings,
+            },
+            on_event,
+        )
+    })
+}
+
+/// Stops request `id` (a load or a reply; ids arrive with its events).
+#[wasm_bindgen]
+pub fn cancel(id: u32) {
+    ENGINE.with(|e| {
+        if let Some(engine) = e.borrow().as_ref() {
+            engine.cancel(id);
+        }
+    });
 }

@@ -29,3 +29,12 @@ pub fn js_error_text(e: &JsValue) -> String {
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
 }
+
+/// A JS `Error` carrying the engine's error kind as `kind` (e.g. `storage`, `no_web_gpu`), so
+/// callers can say what to do about it.
+pub fn error_with_kind(message: &str, kind: hearth_protocol::ErrorKind) -> JsValue {
+    let error = js_sys::Error::new(message);
+    let kind = serde_wasm_bindgen::to_value(&kind).unwrap_or(JsValue::NULL);
+    let _ = js_sys::Reflect::set(&error, &"kind".into(), &kind);
+    error.into()
+}

@@ -15,7 +15,8 @@ struct State {
     ready: bool,
     queued: Vec<JsValue>,
     next_id: u32,
-    pending: HashMap<u32, (Function, Function)>,
+    /// resolve, reject, and the callback that gets progress and token events.
+    pending: HashMap<u32, (Function, Function, Option<Function>)>,
 }
 
 #[derive(Clone)]
@@ -67,23 +68,39 @@ impl Engine {
                     self.post_now(&m);
                 }
             }
-            FromWorker::GpuSelfTest { id, .. } => self.settle(id, Ok(data)),
+            FromWorker::GpuSelfTest { id, .. }
+            | FromWorker::Loaded { id, .. }
+            | FromWorker::Done { id, .. } => self.settle(id, Ok(data)),
+            FromWorker::LoadProgress { id, .. } | FromWorker::Token { id, .. } => {
+                let callback = self
+                    .state
+                    .borrow()
+                    .pending
+                    .get(&id)
+                    .and_then(|(_, _, on_event)| on_event.clone());
+                if let Some(callback) = callback {
+                    if let Err(e) = callback.call1(&JsValue::NULL, &data) {
+                        web_sys::console::error_2(&"an engine event handler failed".into(), &e);
+                    }
+                }
+            }
             FromWorker::Error {
                 id: Some(id),
+                kind,
                 message,
-                ..
-            } => self.settle(id, Err(js_sys::Error::new(&message).into())),
+            } => self.settle(id, Err(crate::dom::error_with_kind(&message, kind))),
             FromWorker::Error {
-                id: None, message, ..
+                id: None,
+                kind,
+                message,
             } => {
-                web_sys::console::error_1(&format!("engine: {message}").into());
+                web_sys::console::error_1(&format!("engine ({kind:?}): {message}").into());
             }
-            _ => {}
         }
     }
 
     fn settle(&self, id: u32, result: Result<JsValue, JsValue>) {
-        let Some((resolve, reject)) = self.state.borrow_mut().pending.remove(&id) else {
+        let Some((resolve, reject, _)) = self.state.borrow_mut().pending.remove(&id) else {
             return;
         };
         let _ = match result {
@@ -110,6 +127,15 @@ impl Engine {
 
     /// Sends a request built from a fresh id; the promise settles with the worker's reply.
     pub fn request(&self, build: impl FnOnce(u32) -> ToWorker) -> Promise {
+        self.request_with_events(build, None)
+    }
+
+    /// Like [`Self::request`]; `on_event` gets the request's progress and token events.
+    pub fn request_with_events(
+        &self,
+        build: impl FnOnce(u32) -> ToWorker,
+        on_event: Option<Function>,
+    ) -> Promise {
         let id = {
             let mut state = self.state.borrow_mut();
             state.next_id = state.next_id.wrapping_add(1);
@@ -121,9 +147,22 @@ impl Engine {
         };
         let state = self.state.clone();
         let promise = Promise::new(&mut |resolve, reject| {
-            state.borrow_mut().pending.insert(id, (resolve, reject));
+            state
+                .borrow_mut()
+                .pending
+                .insert(id, (resolve, reject, on_event.clone()));
         });
         self.post(message);
         promise
+    }
+}
+
+impl Engine {
+    /// Asks the worker to stop request `id` (a load or a reply).
+    pub fn cancel(&self, id: u32) {
+        match serde_wasm_bindgen::to_value(&ToWorker::Cancel { id }) {
+            Ok(m) => self.post(m),
+            Err(e) => web_sys::console::error_1(&e.to_string().into()),
+        }
     }
 }

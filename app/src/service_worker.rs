@@ -41,3 +41,30 @@ pub async fn register_and_wait_for_control() -> Result<(), JsValue> {
     container.set_oncontrollerchange(None);
     Ok(())
 }
+
+/// Sends a control message to the controlling service worker and awaits its reply (through a
+/// `MessageChannel`, so replies never mix).
+pub async fn ask(
+    request: &hearth_protocol::SwRequest,
+) -> Result<hearth_protocol::SwReply, JsValue> {
+    let controller = container()?
+        .controller()
+        .ok_or("no service worker controls this page")?;
+    let channel = web_sys::MessageChannel::new()?;
+    let reply = Promise::new(&mut |resolve, _reject| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    let message = serde_wasm_bindgen::to_value(request)?;
+    controller.post_message_with_transferable(&message, &js_sys::Array::of1(&channel.port2()))?;
+    let timeout = Promise::new(&mut |_resolve, reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&reject, 10_000);
+        }
+    });
+    let event = JsFuture::from(Promise::race(&js_sys::Array::of2(&reply, &timeout)))
+        .await
+        .map_err(|_| JsValue::from_str("the service worker did not answer"))?;
+    let data = js_sys::Reflect::get(&event, &"data".into())?;
+    channel.port1().set_onmessage(None);
+    serde_wasm_bindgen::from_value(data).map_err(|e| e.to_string().into())
+}

@@ -91,6 +91,8 @@ pub struct GenerationStats {
     pub prompt_tokens: u32,
     /// Prompt tokens whose KV cache was kept from the previous turn (not recomputed).
     pub reused_tokens: u32,
+    /// Oldest messages left out so the conversation fits the context window.
+    pub dropped_messages: u32,
     /// The prompt's ids, for tests comparing with the native engine.
     pub prompt_ids: Vec<u32>,
     /// Generated ids, an end-of-generation token included.

@@ -71,6 +71,8 @@ pub struct Generation {
     pub text: String,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// Per generated token, its logit's lead over the runner-up's.
+    pub margins: Vec<f32>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -180,6 +182,7 @@ fn run_session<M: LanguageModel>(
         text: reply.text,
         prefill_tok_s: reply.prefill_tok_s,
         decode_tok_s: reply.decode_tok_s,
+        margins: reply.margins,
     })
 }
 

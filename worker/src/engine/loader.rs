@@ -78,6 +78,11 @@ impl ModelLoader {
         self.loading.as_ref().map(|l| &l.config)
     }
 
+    /// The file's header, once complete (the tokenizer and chat template are built from it).
+    pub fn header(&self) -> Option<&GgufHeader> {
+        self.reader.header()
+    }
+
     /// Bytes pushed so far.
     pub fn bytes_received(&self) -> u64 {
         self.offset

@@ -6,7 +6,7 @@ mod readback;
 mod weights;
 
 pub use context::{GpuContext, GpuError};
-pub use readback::{read_buffer, read_mapped};
+pub use readback::{read_buffer, read_mapped, wait_idle};
 pub use weights::{max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES};
 
 #[cfg(test)]

@@ -53,3 +53,16 @@ pub async fn read_mapped(gpu: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec
     staging.unmap();
     Ok(bytes)
 }
+
+/// Resolves once the queue has run everything submitted (and written) so far.
+pub async fn wait_idle(gpu: &GpuContext) {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    // Flushes pending buffer writes into a submission the callback waits for.
+    gpu.queue.submit([]);
+    gpu.queue.on_submitted_work_done(move || {
+        let _ = tx.send(());
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+    let _ = rx.await;
+}

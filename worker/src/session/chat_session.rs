@@ -44,6 +44,9 @@ pub struct Reply {
     pub text: String,
     /// Prompt tokens whose KV cache was kept from before.
     pub reused_tokens: usize,
+    /// Per generated token, how far the best candidate's logit was above the second's (an
+    /// exact tie flips on rounding; tests compare ids only up to a close call).
+    pub margins: Vec<f32>,
     pub stop: StopReason,
     pub time_to_first_token_ms: f64,
     pub prefill_tok_s: f64,
@@ -141,6 +144,7 @@ impl<M: LanguageModel> ChatSession<M> {
         let room = capacity - prompt_ids.len();
         let limit = max_tokens.min(room);
         let mut ids = Vec::new();
+        let mut margins = Vec::new();
         let mut text = String::new();
         let mut stream = self.tokenizer.stream_decoder();
         let decode_start = now_ms();
@@ -155,6 +159,10 @@ impl<M: LanguageModel> ChatSession<M> {
             }
             let id = sampler.sample(&candidates);
             ids.push(id);
+            margins.push(match candidates.logits[..] {
+                [best, second, ..] => best - second,
+                _ => f32::INFINITY,
+            });
             if self.tokenizer.is_end_of_generation(id) && !ignore_eos {
                 break StopReason::EndOfGeneration;
             }
@@ -183,6 +191,7 @@ impl<M: LanguageModel> ChatSession<M> {
             ids,
             text,
             reused_tokens: reused,
+            margins,
             stop,
             time_to_first_token_ms: first_token_ms,
             prefill_tok_s: computed as f64 * 1000.0 / first_token_ms.max(1e-6),
@@ -194,12 +203,13 @@ impl<M: LanguageModel> ChatSession<M> {
         })
     }
 
-    /// Candidates a step must hand the sampler: the best one when greedy; otherwise enough
+    /// Candidates a step must hand the sampler: the best two when greedy (the second tells
+    /// how close the call was); otherwise enough
     /// for top-k (all the model can give when top-k is off), with the exact normaliser.
     fn candidates_needed(&self, settings: &SamplerSettings) -> usize {
         let vocab = self.model.vocab_size();
         let k = if settings.temperature <= 0.0 {
-            1
+            2
         } else if settings.top_k == 0 {
             vocab
         } else {

@@ -1,0 +1,134 @@
+//! Which models exist (the deploy config names the catalog) and whether one can be downloaded
+//! here: the storage it still needs against what the browser grants this site.
+
+use crate::dom::error_with_kind;
+use crate::service_worker;
+use hearth_protocol::{
+    CachedModel, DeployConfig, ErrorKind, ModelCatalog, ModelManifest, SwReply, SwRequest,
+};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// A catalog entry with its manifest's absolute URL.
+#[derive(Serialize)]
+pub struct ModelChoice {
+    #[serde(flatten)]
+    pub entry: hearth_protocol::CatalogEntry,
+    pub manifest_url: String,
+}
+
+fn window() -> Result<web_sys::Window, JsValue> {
+    web_sys::window().ok_or_else(|| "no window".into())
+}
+
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str, what: &str) -> Result<T, JsValue> {
+    let response: web_sys::Response = JsFuture::from(window()?.fetch_with_str(url))
+        .await
+        .map_err(|_| {
+            error_with_kind(
+                &format!("could not download {what} (offline?)"),
+                ErrorKind::Network,
+            )
+        })?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(error_with_kind(
+            &format!("downloading {what} failed: HTTP {}", response.status()),
+            ErrorKind::Network,
+        ));
+    }
+    let text = JsFuture::from(response.text()?).await?;
+    serde_json::from_str(&text.as_string().unwrap_or_default())
+        .map_err(|e| error_with_kind(&format!("{what} is not valid: {e}"), ErrorKind::Model))
+}
+
+fn resolve(relative: &str, base: &str) -> Result<String, JsValue> {
+    Ok(web_sys::Url::new_with_base(relative, base)?.href())
+}
+
+/// The models the deployment offers, first one the default.
+pub async fn catalog() -> Result<Vec<ModelChoice>, JsValue> {
+    let page = window()?.location().href()?;
+    let config_url = resolve(hearth_protocol::config::CONFIG_FILE, &page)?;
+    let config: DeployConfig = fetch_json(&config_url, "the app's configuration").await?;
+    let base = if config.model_base_url.is_empty() {
+        resolve("models/", &page)?
+    } else {
+        resolve(&config.model_base_url, &page)?
+    };
+    let catalog_url = resolve(&config.model_catalog, &base)?;
+    let catalog: ModelCatalog = fetch_json(&catalog_url, "the model catalog").await?;
+    catalog.validate().map_err(|e| {
+        error_with_kind(
+            &format!("the model catalog cannot be used: {e}"),
+            ErrorKind::Model,
+        )
+    })?;
+    catalog
+        .models
+        .into_iter()
+        .map(|entry| {
+            Ok(ModelChoice {
+                manifest_url: resolve(&entry.manifest, &catalog_url)?,
+                entry,
+            })
+        })
+        .collect()
+}
+
+/// What the service worker has stored of each known model (empty without a service worker).
+pub async fn cached_models() -> Vec<CachedModel> {
+    match service_worker::ask(&SwRequest::CacheStatus).await {
+        Ok(SwReply::CacheStatus { models }) => models,
+        _ => Vec::new(),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+/// Refuses a download that cannot fit the site's storage quota (with the numbers), before a
+/// byte is fetched; then asks the browser to keep the site's storage persistent.
+pub async fn check_storage(manifest_url: &str) -> Result<(), JsValue> {
+    let manifest: ModelManifest = fetch_json(manifest_url, "the model's manifest").await?;
+    let stored = cached_models()
+        .await
+        .into_iter()
+        .find(|m| m.manifest_url == manifest_url)
+        .map_or(0, |m| m.bytes_stored);
+    let needed = manifest.file.size.saturating_sub(stored);
+    let storage = window()?.navigator().storage();
+    if needed > 0 {
+        let estimate = JsFuture::from(storage.estimate()?).await?;
+        let read = |key: &str| {
+            js_sys::Reflect::get(&estimate, &key.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0) as u64
+        };
+        let (quota, usage) = (read("quota"), read("usage"));
+        let free = quota.saturating_sub(usage);
+        if quota > 0 && free < needed {
+            return Err(error_with_kind(
+                &format!(
+                    "Not enough storage for {}: it needs {} more, but this browser lets this site store only {} more ({} used of {}). Free up disk space or delete other models, then try again.",
+                    manifest.model.name,
+                    mib(needed),
+                    mib(free),
+                    mib(usage),
+                    mib(quota)
+                ),
+                ErrorKind::Storage,
+            ));
+        }
+    }
+    // Best effort: without it the browser may evict the model under storage pressure.
+    if let Ok(p) = storage.persist() {
+        if let Err(e) = JsFuture::from(p).await {
+            web_sys::console::warn_2(&"persistent storage was not granted".into(), &e);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Browser entry point of the dedicated worker: receives `ToWorker` messages from the page and
+//! answers with `FromWorker`. `public/worker.js` calls [`start`] once the wasm is initialised.
+//!
+//! Requests run one at a time in arrival order (a load, then replies), except `cancel`, which
+//! acts at once: it marks the request so the running loop stops at its next token or chunk.
+
+mod errors;
+mod fetch;
+mod model_load;
+mod reply;
+mod self_test;
+
+use crate::engine::GpuModel;
+use crate::gpu::GpuContext;
+use crate::session::ChatSession;
+use errors::{gpu_error, Failure};
+use hearth_protocol::{ErrorKind, FromWorker, ToWorker};
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// The loaded model.
+struct Loaded {
+    session: ChatSession<GpuModel>,
+}
+
+#[derive(Default)]
+struct State {
+    gpu: Option<Arc<GpuContext>>,
+    /// `None` while a request has taken it out to run.
+    loaded: Option<Loaded>,
+    queue: VecDeque<ToWorker>,
+    busy: bool,
+    cancelled: HashSet<u32>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(message: &FromWorker) {
+    match serde_wasm_bindgen::to_value(message) {
+        Ok(value) => {
+            if let Err(e) = scope().post_message(&value) {
+                web_sys::console::error_2(&"worker: postMessage failed".into(), &e);
+            }
+        }
+        Err(e) => {
+            web_sys::console::error_1(&format!("worker: cannot encode {message:?}: {e}").into())
+        }
+    }
+}
+
+fn post_error(id: Option<u32>, failure: Failure) {
+    post(&FromWorker::Error {
+        id,
+        kind: failure.kind,
+        message: failure.message,
+    });
+}
+
+/// Whether request `id` was cancelled.
+fn is_cancelled(id: u32) -> bool {
+    STATE.with(|s| s.borrow().cancelled.contains(&id))
+}
+
+/// Installs the message handler and tells the page the worker is ready.
+#[wasm_bindgen]
+pub fn start() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
+            Ok(request) => receive(request),
+            Err(e) => post_error(
+                None,
+                Failure::new(
+                    ErrorKind::Other,
+                    format!("the worker received a message it does not understand: {e}"),
+                ),
+            ),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    post(&FromWorker::Ready);
+}
+
+fn receive(request: ToWorker) {
+    if let ToWorker::Cancel { id } = request {
+        cancel(id);
+        return;
+    }
+    let start = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.queue.push_back(request);
+        !std::mem::replace(&mut s.busy, true)
+    });
+    if start {
+        wasm_bindgen_futures::spawn_local(drain());
+    }
+}
+
+/// A queued request is answered as cancelled at once; a running one stops at its next step.
+fn cancel(id: u32) {
+    let queued = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.cancelled.insert(id);
+        let before = s.queue.len();
+        s.queue.retain(|r| request_id(r) != Some(id));
+        before != s.queue.len()
+    });
+    if queued {
+        post_error(
+            Some(id),
+            Failure::new(ErrorKind::Cancelled, "cancelled before it started".into()),
+        );
+    }
+}
+
+fn request_id(request: &ToWorker) -> Option<u32> {
+    match request {
+        ToWorker::GpuSelfTest { id, .. }
+        | ToWorker::LoadModel { id, .. }
+        | ToWorker::Generate { id, .. }
+        | ToWorker::Cancel { id } => Some(*id),
+    }
+}
+
+async fn drain() {
+    loop {
+        let Some(request) = STATE.with(|s| s.borrow_mut().queue.pop_front()) else {
+            STATE.with(|s| s.borrow_mut().busy = false);
+            return;
+        };
+        let id = request_id(&request);
+        handle(request).await;
+        if let Some(id) = id {
+            STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
+        }
+    }
+}
+
+async fn handle(request: ToWorker) {
+    match request {
+        ToWorker::GpuSelfTest { id, a, b } => {
+            let result = match gpu().await {
+                Ok(gpu) => self_test::gpu_self_test(&gpu, &a, &b)
+                    .await
+                    .map_err(|e| Failure::new(ErrorKind::Other, e.to_string())),
+                Err(f) => Err(f),
+            };
+            match result {
+                Ok((adapter, sum)) => post(&FromWorker::GpuSelfTest { id, adapter, sum }),
+                Err(f) => post_error(Some(id), f),
+            }
+        }
+        ToWorker::LoadModel { id, manifest_url } => {
+            // The old model's GPU memory is freed before the new one is allocated.
+            STATE.with(|s| s.borrow_mut().loaded = None);
+            let result = match gpu().await {
+                Ok(gpu) => model_load::load(id, gpu, &manifest_url).await,
+                Err(f) => Err(f),
+            };
+            match result {
+                Ok((loaded, reply)) => {
+                    STATE.with(|s| s.borrow_mut().loaded = Some(loaded));
+                    post(&reply);
+                }
+                Err(f) => post_error(Some(id), f),
+            }
+        }
+        ToWorker::Generate {
+            id,
+            messages,
+            settings,
+        } => {
+            let Some(mut loaded) = STATE.with(|s| s.borrow_mut().loaded.take()) else {
+                post_error(
+                    Some(id),
+                    Failure::new(ErrorKind::Other, "no model is loaded yet".into()),
+                );
+                return;
+            };
+            let result = reply::generate(id, &mut loaded.session, &messages, &settings).await;
+            STATE.with(|s| {
+                let mut s = s.borrow_mut();
+                // A model on a lost device is not put back.
+                if s.gpu.is_some() {
+                    s.loaded = Some(loaded);
+                }
+            });
+            match result {
+                Ok(stats) => post(&FromWorker::Done { id, stats }),
+                Err(f) => post_error(Some(id), f),
+            }
+        }
+        ToWorker::Cancel { .. } => {}
+    }
+}
+
+/// The GPU device, acquired on first use. A lost device is forgotten (with the model on it),
+/// so the next request starts afresh.
+async fn gpu() -> Result<Arc<GpuContext>, Failure> {
+    if let Some(gpu) = STATE.with(|s| s.borrow().gpu.clone()) {
+        return Ok(gpu);
+    }
+    // The engine's API takes an `Arc` (natively it is shared across threads); in the browser
+    // there is one thread and WebGPU handles are not `Send`.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let gpu = Arc::new(GpuContext::new().await.map_err(gpu_error)?);
+    gpu.device
+        .on_uncaptured_error(Arc::new(|error: wgpu::Error| {
+            // wgpu's default handler panics, which would kill the worker.
+            errors::record_gpu_error(error.to_string());
+        }));
+    gpu.device.set_device_lost_callback(|reason, message| {
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.gpu = None;
+            s.loaded = None;
+        });
+        post_error(
+            None,
+            Failure::new(
+                ErrorKind::DeviceLost,
+                format!("the GPU device was lost ({reason:?}: {message})"),
+            ),
+        );
+    });
+    STATE.with(|s| s.borrow_mut().gpu = Some(gpu.clone()));
+    Ok(gpu)
+}

@@ -1,0 +1,151 @@
+//! Loading a packed model: its manifest, then each chunk in order through the service worker
+//! (which answers from its verified store, or downloads, verifies and stores), every piece of
+//! bytes pushed into the streaming GGUF loader as it arrives, so tensors go to the GPU while
+//! the download runs and wasm memory holds little more than one piece at a time.
+
+use super::errors::{engine_error, take_gpu_error, Failure};
+use super::{fetch, is_cancelled, post, Loaded};
+use crate::engine::{LoadOptions, ModelLoader};
+use crate::gpu::GpuContext;
+use crate::session::ChatSession;
+use crate::tokenizer::Tokenizer;
+use hearth_protocol::{ErrorKind, FromWorker, LoadStage, ModelManifest};
+use std::sync::Arc;
+
+/// Manifests are small; a larger one is not ours.
+const MANIFEST_LIMIT: usize = 4 << 20;
+/// Progress is posted at most once per this many bytes.
+const PROGRESS_STEP: u64 = 2 << 20;
+/// Smallest limits worth downloading a model for: what WebGPU guarantees by default.
+const MIN_STORAGE_BINDING: u64 = 128 << 20;
+
+fn progress(id: u32, stage: LoadStage, done: u64, total: u64) {
+    post(&FromWorker::LoadProgress {
+        id,
+        stage,
+        bytes_done: done,
+        bytes_total: total,
+    });
+}
+
+fn cancelled() -> Failure {
+    Failure::new(ErrorKind::Cancelled, "the model load was cancelled".into())
+}
+
+pub async fn load(
+    id: u32,
+    gpu: Arc<GpuContext>,
+    manifest_url: &str,
+) -> Result<(Loaded, FromWorker), Failure> {
+    let started = js_sys::Date::now();
+    progress(id, LoadStage::Prepare, 0, 0);
+    let text = fetch::text(manifest_url, "the model's manifest", MANIFEST_LIMIT).await?;
+    let manifest: ModelManifest = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            ErrorKind::Model,
+            format!("the model's manifest is not valid: {e}"),
+        )
+    })?;
+    manifest.validate().map_err(|e| {
+        Failure::new(
+            ErrorKind::Model,
+            format!("the model's manifest cannot be used: {e}"),
+        )
+    })?;
+    check_device(&gpu, &manifest)?;
+
+    let total = manifest.file.size;
+    let mut loader = ModelLoader::new(gpu.clone(), Some(total), LoadOptions::default());
+    let mut done = 0u64;
+    let mut reported = 0u64;
+    progress(id, LoadStage::Download, 0, total);
+    for chunk in &manifest.chunks {
+        if is_cancelled(id) {
+            return Err(cancelled());
+        }
+        let url = web_sys::Url::new_with_base(&chunk.name, manifest_url)
+            .map_err(|_| {
+                Failure::new(
+                    ErrorKind::Model,
+                    format!("bad chunk URL for {}", chunk.name),
+                )
+            })?
+            .href();
+        let what = format!("chunk {}", chunk.name);
+        let response = fetch::get(&url, &what).await?;
+        let received = fetch::read_body(&response, &what, |piece| {
+            if is_cancelled(id) {
+                return Err(cancelled());
+            }
+            loader.push(piece).map_err(engine_error)?;
+            done += piece.len() as u64;
+            if done - reported >= PROGRESS_STEP {
+                reported = done;
+                progress(id, LoadStage::Download, done, total);
+            }
+            Ok(())
+        })
+        .await?;
+        if received != chunk.size {
+            return Err(Failure::new(
+                ErrorKind::Network,
+                format!(
+                    "chunk {} arrived with {received} bytes instead of {}",
+                    chunk.name, chunk.size
+                ),
+            ));
+        }
+        if let Some(f) = take_gpu_error() {
+            return Err(f);
+        }
+    }
+    progress(id, LoadStage::Upload, total, total);
+    let tokenizer = loader
+        .header()
+        .ok_or_else(|| Failure::new(ErrorKind::Model, "the file has no GGUF header".into()))
+        .and_then(|h| {
+            Tokenizer::from_gguf(h).map_err(|e| {
+                Failure::new(
+                    ErrorKind::Model,
+                    format!("the model's tokenizer cannot be built: {e}"),
+                )
+            })
+        })?;
+    let model = loader.finish().map_err(engine_error)?;
+    // Writes are queued; a failure (e.g. out of memory) shows once the queue has run.
+    crate::gpu::wait_idle(&gpu).await;
+    if let Some(f) = take_gpu_error() {
+        return Err(f);
+    }
+    let context = model.capacity() as u32;
+    let reply = FromWorker::Loaded {
+        id,
+        model: manifest.model,
+        adapter: gpu.summary(),
+        context,
+        load_ms: js_sys::Date::now() - started,
+    };
+    let loaded = Loaded {
+        session: ChatSession::new(model, tokenizer),
+    };
+    Ok((loaded, reply))
+}
+
+/// Refuses before any download when this device cannot hold the model.
+fn check_device(gpu: &GpuContext, manifest: &ModelManifest) -> Result<(), Failure> {
+    let binding = gpu.limits.max_storage_buffer_binding_size;
+    let buffer = gpu.limits.max_buffer_size;
+    if binding < MIN_STORAGE_BINDING || buffer < MIN_STORAGE_BINDING {
+        return Err(Failure::new(
+            ErrorKind::DeviceTooSmall,
+            format!(
+                "this GPU allows storage buffers of {} MiB (buffers of {} MiB); {} needs at least {} MiB",
+                binding >> 20,
+                buffer >> 20,
+                manifest.model.name,
+                MIN_STORAGE_BINDING >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
