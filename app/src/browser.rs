@@ -91,7 +91,7 @@ fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
     })
 }
 
-/// The deployment's models: `[{id, manifest, model, size, manifest_url}]`.
+/// The deployment's models: `[{id, manifest_url, model, size}]`.
 #[wasm_bindgen]
 pub async fn catalog() -> Result<JsValue, JsValue> {
     let models = crate::models::catalog().await?;

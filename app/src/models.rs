@@ -13,9 +13,11 @@ use wasm_bindgen_futures::JsFuture;
 /// A catalog entry with its manifest's absolute URL.
 #[derive(Serialize)]
 pub struct ModelChoice {
-    #[serde(flatten)]
-    pub entry: hearth_protocol::CatalogEntry,
+    pub id: String,
     pub manifest_url: String,
+    pub model: hearth_protocol::ModelFacts,
+    /// Download size in bytes.
+    pub size: u64,
 }
 
 fn window() -> Result<web_sys::Window, JsValue> {
@@ -71,7 +73,9 @@ pub async fn catalog() -> Result<Vec<ModelChoice>, JsValue> {
         .map(|entry| {
             Ok(ModelChoice {
                 manifest_url: resolve(&entry.manifest, &catalog_url)?,
-                entry,
+                id: entry.id,
+                model: entry.model,
+                size: entry.size,
             })
         })
         .collect()

@@ -41,7 +41,8 @@ const WG: u32 = 64u;
 // Output dimensions per lane: head_dim <= WG * ACC.
 const ACC: u32 = 4u;
 const MAX_HEAD_DIM: u32 = 256u;
-const LOWEST: f32 = -3.40282347e38;
+// The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
+const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> q_s: array<f32, MAX_HEAD_DIM>;
 var<workgroup> p_s: array<f32, WG>;

@@ -24,7 +24,8 @@ const WG: u32 = 256u;
 const SLOTS: u32 = 1024u;
 // Padding: ranks after every real entry, whatever its logit.
 const NONE: u32 = 0xffffffffu;
-const LOWEST: f32 = -3.40282347e38;
+// The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
+const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> vals: array<f32, SLOTS>;
 var<workgroup> ids: array<u32, SLOTS>;

@@ -1,0 +1,168 @@
+// The engine in the browser with the real SmolLM2-135M-Instruct Q6_K model, packed into
+// verified chunks: first load through the service worker into IndexedDB and onto WebGPU
+// (SwiftShader), a greedy reply equal to the native engine's, a reload that downloads
+// nothing, an offline start, a quota too small for the model, and models on another origin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, startServer, launchBrowser } from './support.mjs';
+
+const PROMPT = 'What is the capital of France?';
+const TOKENS = 8;
+const MODEL = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
+
+// The native engine's greedy reply (lavapipe), with each step's top-1 − top-2 logit margin.
+function nativeReply() {
+  const [cmd, pre] = process.env.HEARTH_XTASK ? [process.env.HEARTH_XTASK, []] : ['cargo', ['xtask']];
+  const run = spawnSync(
+    cmd,
+    [...pre, 'generate', '--model', MODEL, '--prompt', PROMPT, '--max-tokens', String(TOKENS), '--json'],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+// Ids compared up to the first step where the native run's own top-2 logits are within 1e-3:
+// SwiftShader and lavapipe sum in different orders, so an exact tie may flip.
+function assertSameReply(browserIds, native) {
+  let steps = native.ids.length;
+  const close = native.margins.findIndex((m) => m < 1e-3);
+  if (close >= 0) steps = close + 1;
+  assert.ok(steps > 0);
+  assert.deepEqual(browserIds.slice(0, steps), native.ids.slice(0, steps));
+}
+
+async function waitForStart(page) {
+  await page.waitForSelector('#offline-status[data-state="ready"]', { timeout: 60_000 });
+  await page.evaluate(() => window.hearth.started);
+}
+
+// Loads the catalog's first model; resolves with { loaded, events }.
+function loadFirstModel(page) {
+  return page.evaluate(async () => {
+    const [model] = await window.hearth.catalog();
+    const events = [];
+    try {
+      const loaded = await window.hearth.loadModel(model.manifest_url, (e) => events.push(e));
+      return { model, loaded, events };
+    } catch (e) {
+      return { model, error: { message: String(e.message), kind: e.kind }, events };
+    }
+  });
+}
+
+function reply(page, maxTokens = TOKENS) {
+  return page.evaluate(
+    async ([prompt, maxTokens]) => {
+      const tokens = [];
+      const done = await window.hearth.generate(
+        [{ role: 'user', content: prompt }],
+        { temperature: 0, max_tokens: maxTokens, repetition_penalty: 1.0 },
+        (e) => tokens.push(e),
+      );
+      return { done, tokens };
+    },
+    [PROMPT, maxTokens],
+  );
+}
+
+async function chunkRequests(server) {
+  const base = server.modelUrl ?? new URL('models/', server.url).href;
+  const counts = await (await fetch(new URL('__test/requests', base))).json();
+  return Object.entries(counts)
+    .filter(([path]) => path.endsWith('.gguf.chunk'))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+test('first load, reply equal to native, reload without downloads, offline', async (t) => {
+  const native = nativeReply();
+  const server = await startServer(['--test-hooks']);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const { context, page } = browser;
+  await page.goto(server.url);
+  await waitForStart(page);
+
+  const first = await loadFirstModel(page);
+  assert.equal(first.error, undefined, JSON.stringify(first.error));
+  const size = first.model.size;
+  const chunks = Math.ceil(size / (16 << 20));
+  assert.equal(first.loaded.type, 'loaded');
+  assert.equal(first.loaded.model.architecture, 'llama');
+  // Progress names its stage and counts bytes up to the file's size.
+  const downloads = first.events.filter((e) => e.stage === 'download');
+  assert.ok(downloads.length > 2, JSON.stringify(first.events.slice(0, 5)));
+  assert.ok(downloads.every((e) => e.bytes_total === size));
+  assert.ok(first.events.some((e) => e.stage === 'upload' && e.bytes_done === size));
+  assert.equal(await chunkRequests(server), chunks, 'every chunk fetched once');
+
+  const answer = await reply(page);
+  assert.equal(answer.done.type, 'done');
+  assert.deepEqual(answer.done.stats.prompt_ids, native.prompt_ids);
+  assertSameReply(answer.done.stats.ids, native);
+  assert.equal(answer.tokens.map((e) => e.text).join(''), native.text);
+
+  // Reload: the model comes from IndexedDB; no chunk request reaches the server.
+  await page.reload();
+  await waitForStart(page);
+  const again = await loadFirstModel(page);
+  assert.equal(again.error, undefined, JSON.stringify(again.error));
+  assert.equal(await chunkRequests(server), chunks, 'no new chunk requests after a reload');
+
+  // Offline: server gone, network off; the app, its catalog and the model still load.
+  await server.stop();
+  await context.setOffline(true);
+  await page.reload();
+  await waitForStart(page);
+  const offline = await loadFirstModel(page);
+  assert.equal(offline.error, undefined, JSON.stringify(offline.error));
+  const offlineAnswer = await reply(page);
+  assertSameReply(offlineAnswer.done.stats.ids, native);
+});
+
+test('a quota too small for the model stops before downloading, with the numbers', async (t) => {
+  const server = await startServer(['--test-hooks']);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const { context, page } = browser;
+  await page.goto(server.url);
+  await waitForStart(page);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', {
+    origin: new URL(server.url).origin,
+    quotaSize: 40 * 1024 * 1024,
+  });
+  const result = await loadFirstModel(page);
+  assert.equal(result.error?.kind, 'storage', JSON.stringify(result));
+  assert.match(result.error.message, /needs \d+ MB more/);
+  assert.equal(await chunkRequests(server), 0, 'nothing downloaded');
+  const cached = await page.evaluate(() => window.hearth.cacheStatus());
+  assert.ok(cached.every((m) => m.chunks_stored === 0), JSON.stringify(cached));
+});
+
+test('models served from another origin load the same way', async (t) => {
+  const server = await startServer(['--test-hooks', '--model-port', '0']);
+  assert.ok(server.modelUrl && new URL(server.modelUrl).origin !== new URL(server.url).origin);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const { page } = browser;
+  await page.goto(server.url);
+  await waitForStart(page);
+  const loaded = await loadFirstModel(page);
+  assert.equal(loaded.error, undefined, JSON.stringify(loaded.error));
+  assert.ok(loaded.model.manifest_url.startsWith(server.modelUrl));
+  const answer = await reply(page, 2);
+  assert.equal(answer.done.stats.ids.length, 2);
+});
