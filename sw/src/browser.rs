@@ -1,33 +1,17 @@
 //! The service worker's event handlers, exported to `public/sw.js`.
 
-use crate::routing::{page_for_navigation, FALLBACK_PAGE};
-use crate::verify;
+use crate::global::{error, scope, scope_url, wait};
+use crate::routing::{page_for_navigation, route, Route, FALLBACK_PAGE};
+use crate::{chunk_proxy, control, manifests, network_first, verify};
 use hearth_protocol::assets::{shell_cache_name, ASSET_LIST_FILE, SHELL_CACHE_PREFIX};
 use hearth_protocol::{AssetList, SwReply, SwRequest};
-use js_sys::{Array, Promise, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Cache, ExtendableMessageEvent, Request, RequestCache, RequestInit, RequestMode, Response,
-    ResponseInit, ServiceWorkerGlobalScope,
+    ResponseInit,
 };
-
-fn scope() -> ServiceWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
-
-async fn wait<T: JsCast>(promise: Promise) -> Result<T, JsValue> {
-    JsFuture::from(promise).await?.dyn_into::<T>()
-}
-
-fn error(message: impl std::fmt::Display) -> JsValue {
-    js_sys::Error::new(&message.to_string()).into()
-}
-
-/// The scope URL, ending in `/`.
-fn scope_url() -> String {
-    scope().registration().scope()
-}
 
 fn scope_path() -> Result<String, JsValue> {
     Ok(web_sys::Url::new(&scope_url())?.pathname())
@@ -126,10 +110,20 @@ pub async fn on_activate(version: String) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Answers a GET: shell files from the cache, navigations from the cached pages (falling back
-/// to `index.html` offline), everything else from the network.
+/// Answers a GET: model manifests and chunks through IndexedDB, the config, catalog and
+/// tokenizer files network first, shell files from the cache, navigations from the cached
+/// pages (falling back to `index.html` offline), everything else from the network.
 #[wasm_bindgen]
 pub async fn on_fetch(request: Request, version: String) -> Result<Response, JsValue> {
+    let url = request.url();
+    match route(&url, &scope_url()) {
+        Route::Manifest => return manifests::answer(&request).await,
+        Route::Chunk { manifest_url, name } => {
+            return chunk_proxy::answer(&request, &manifest_url, name).await
+        }
+        Route::NetworkFirst => return network_first::answer(&request).await,
+        Route::Shell => {}
+    }
     let cache = open_cache(&version).await?;
     if request.mode() == RequestMode::Navigate {
         let url = web_sys::Url::new(&request.url())?;
@@ -170,9 +164,7 @@ pub async fn on_message(event: ExtendableMessageEvent, version: String) -> Resul
             JsFuture::from(scope().skip_waiting()?).await?;
             return Ok(());
         }
-        Ok(other) => SwReply::Error {
-            message: format!("not handled yet: {other:?}"),
-        },
+        Ok(other) => control::reply(other).await,
         Err(e) => SwReply::Error {
             message: format!("unknown control message: {e}"),
         },

@@ -81,3 +81,44 @@ export async function launchBrowser() {
   };
   return { context, page, logs, errors, close };
 }
+
+/// Resolves once a service worker controls the page (on a first visit: after it installed and
+/// claimed the page).
+export async function waitForController(page) {
+  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 60_000 });
+}
+
+/// Sends a control message to the page's service worker and resolves with its reply (on a
+/// MessageChannel, as the app does).
+export async function askServiceWorker(page, message) {
+  return page.evaluate(
+    (message) =>
+      new Promise((resolve, reject) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = (e) => resolve(e.data);
+        setTimeout(() => reject(new Error(`no reply from the service worker to ${message.type}`)), 30_000);
+        navigator.serviceWorker.controller.postMessage(message, [channel.port2]);
+      }),
+    message,
+  );
+}
+
+/// The test hooks of a server started with `--test-hooks`, on the model routes under `base`
+/// (the model base URL, ending in `/`): request counts per model file path and fault injection.
+export function testHooks(base) {
+  const call = async (path, body) => {
+    const r = await fetch(new URL(`__test/${path}`, base), body === undefined ? {} : {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+    return r.status === 204 ? null : r.json();
+  };
+  return {
+    requests: () => call('requests'),
+    reset: () => call('reset', {}),
+    /// e.g. { corrupt: { 'net_part1.gguf.chunk': 1 }, cut: { 'net_part2.gguf.chunk': 3 } }
+    faults: (faults) => call('faults', faults),
+  };
+}

@@ -12,6 +12,7 @@ mod quantize;
 mod serve;
 mod synth;
 mod test;
+mod test_hooks;
 mod tokenize;
 
 use clap::{Parser, Subcommand};

@@ -1,8 +1,10 @@
 //! `cargo xtask serve`: the dev server. Serves `dist/` (correct MIME types, Range requests,
 //! revalidating Cache-Control) and model files, either under `/models/` on the same origin or
 //! from a second origin (`--model-port`) with CORS, to prove hosting at another
-//! `MODEL_BASE_URL`.
+//! `MODEL_BASE_URL`. With `--test-hooks` (for the browser tests only) the model routes also
+//! log requests and inject faults (see `test_hooks`).
 
+use crate::test_hooks::TestHooks;
 use crate::{build, fixtures, pack, paths};
 use anyhow::{Context, Result};
 use axum::http::{header, HeaderValue, Method};
@@ -39,6 +41,10 @@ pub struct Args {
     /// Skip wasm-opt when building (faster, larger modules).
     #[arg(long)]
     pub no_opt: bool,
+    /// For tests only: the model routes count requests (GET /__test/requests, POST
+    /// /__test/reset) and corrupt or cut chosen responses (POST /__test/faults).
+    #[arg(long)]
+    pub test_hooks: bool,
 }
 
 /// Where model files come from: a folder and/or one file.
@@ -102,6 +108,10 @@ async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
     let app_addr = app_listener.local_addr()?;
     let app_url = format!("http://{}/", url_host(app_addr));
 
+    let hooks = args.test_hooks.then(TestHooks::default);
+    if hooks.is_some() {
+        println!("Test hooks are on: model routes answer /__test/requests, /__test/reset, /__test/faults");
+    }
     let mut config = DeployConfig::default();
     let mut model_server = None;
     let same_origin_models = match args.model_port {
@@ -112,7 +122,7 @@ async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
             let url = format!("http://{}/", url_host(listener.local_addr()?));
             config.model_base_url = url.clone();
             println!("Serving models at {url} (another origin, with CORS)");
-            model_server = Some((listener, model_router(&models)));
+            model_server = Some((listener, model_router(&models, hooks.as_ref())));
             None
         }
         _ if !models.is_empty() => {
@@ -126,7 +136,7 @@ async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
     println!("Serving Hearth at {app_url}");
     print_browser_advice(&args.host, &app_url);
 
-    let app = app_router(&dist, same_origin_models.as_ref());
+    let app = app_router(&dist, same_origin_models.as_ref(), hooks.as_ref());
     let app_server = axum::serve(app_listener, app);
     match model_server {
         Some((listener, router)) => {
@@ -173,10 +183,10 @@ fn no_cache() -> SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// The app: `dist/`, plus the model files under `/models/` when they share its origin.
-pub fn app_router(dist: &Path, models: Option<&ModelFiles>) -> Router {
+pub fn app_router(dist: &Path, models: Option<&ModelFiles>, hooks: Option<&TestHooks>) -> Router {
     let mut router = Router::new();
     if let Some(models) = models {
-        router = router.nest_service("/models", model_router(models));
+        router = router.nest_service("/models", model_router(models, hooks));
     }
     router
         .fallback_service(ServeDir::new(dist).append_index_html_on_directories(true))
@@ -184,7 +194,7 @@ pub fn app_router(dist: &Path, models: Option<&ModelFiles>) -> Router {
 }
 
 /// Model files, readable from any origin (CORS), with Range requests.
-pub fn model_router(models: &ModelFiles) -> Router {
+pub fn model_router(models: &ModelFiles, hooks: Option<&TestHooks>) -> Router {
     let mut router = Router::new();
     if let Some(file) = &models.file {
         let name = file
@@ -195,6 +205,9 @@ pub fn model_router(models: &ModelFiles) -> Router {
     }
     if let Some(dir) = &models.dir {
         router = router.fallback_service(ServeDir::new(dir));
+    }
+    if let Some(hooks) = hooks {
+        router = hooks.wrap(router);
     }
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::any())
@@ -263,7 +276,7 @@ mod tests {
         ] {
             std::fs::write(dist.join(f), b"0123456789").unwrap();
         }
-        let router = app_router(&dist, None);
+        let router = app_router(&dist, None, None);
         for (path, mime) in [
             ("/", "text/html"),
             ("/a.wasm", "application/wasm"),
@@ -300,7 +313,7 @@ mod tests {
             ("range", "bytes=10-19"),
         ];
 
-        let cross = get(model_router(&files), "/net_part0.gguf.chunk", &origin).await;
+        let cross = get(model_router(&files, None), "/net_part0.gguf.chunk", &origin).await;
         assert_eq!(cross.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(header(&cross, "access-control-allow-origin"), "*");
         assert_eq!(header(&cross, "content-range"), "bytes 10-19/256");
@@ -308,7 +321,7 @@ mod tests {
         assert_eq!(&body[..], &bytes[10..20]);
 
         let same = get(
-            app_router(&temp_dir("dist2"), Some(&files)),
+            app_router(&temp_dir("dist2"), Some(&files), None),
             "/models/net_part0.gguf.chunk",
             &origin,
         )
@@ -325,11 +338,129 @@ mod tests {
             dir: None,
             file: Some(file),
         };
-        let r = get(model_router(&files), "/tiny.gguf", &[]).await;
+        let r = get(model_router(&files, None), "/tiny.gguf", &[]).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
-            get(model_router(&files), "/other.gguf", &[]).await.status(),
+            get(model_router(&files, None), "/other.gguf", &[])
+                .await
+                .status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    fn hooked_models(name: &str) -> (ModelFiles, Vec<u8>) {
+        let dir = temp_dir(name);
+        std::fs::create_dir_all(dir.join("smol")).unwrap();
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        for f in ["net_part0.gguf.chunk", "net_part1.gguf.chunk"] {
+            std::fs::write(dir.join("smol").join(f), &bytes).unwrap();
+        }
+        let files = ModelFiles {
+            dir: Some(dir),
+            file: None,
+        };
+        (files, bytes)
+    }
+
+    async fn send(
+        router: &Router,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> axum::response::Response {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        router.clone().oneshot(req).await.unwrap()
+    }
+
+    async fn json(r: axum::response::Response) -> serde_json::Value {
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn test_hooks_count_model_requests_until_reset_on_either_origin() {
+        let (files, _) = hooked_models("hooks-log");
+        let hooks = TestHooks::default();
+        let routers = [
+            ("", model_router(&files, Some(&hooks))),
+            (
+                "/models",
+                app_router(&temp_dir("hooks-dist"), Some(&files), Some(&hooks)),
+            ),
+        ];
+        for (base, router) in routers {
+            let chunk = format!("{base}/smol/net_part0.gguf.chunk");
+            for _ in 0..2 {
+                assert_eq!(
+                    get(router.clone(), &chunk, &[]).await.status(),
+                    StatusCode::OK
+                );
+            }
+            let missing = get(router.clone(), &format!("{base}/smol/nope.json"), &[]).await;
+            assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+            let log =
+                json(get(router.clone(), &format!("{base}/__test/requests"), &[]).await).await;
+            assert_eq!(
+                log,
+                serde_json::json!({"smol/net_part0.gguf.chunk": 2, "smol/nope.json": 1}),
+                "{base}"
+            );
+            let reset = send(&router, Method::POST, &format!("{base}/__test/reset"), "").await;
+            assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+            let log =
+                json(get(router.clone(), &format!("{base}/__test/requests"), &[]).await).await;
+            assert_eq!(log, serde_json::json!({}));
+        }
+    }
+
+    #[tokio::test]
+    async fn test_hooks_corrupt_or_cut_the_next_responses_only() {
+        let (files, bytes) = hooked_models("hooks-faults");
+        let router = model_router(&files, Some(&TestHooks::default()));
+        let faults =
+            r#"{"corrupt": {"net_part0.gguf.chunk": 2}, "cut": {"smol/net_part1.gguf.chunk": 1}}"#;
+        let set = send(&router, Method::POST, "/__test/faults", faults).await;
+        assert_eq!(set.status(), StatusCode::NO_CONTENT);
+
+        for _ in 0..2 {
+            let r = get(router.clone(), "/smol/net_part0.gguf.chunk", &[]).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(header(&r, "content-length"), "1000");
+            let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            let differ: Vec<usize> = (0..1000).filter(|&i| body[i] != bytes[i]).collect();
+            assert_eq!(differ, [500]);
+        }
+        let clean = get(router.clone(), "/smol/net_part0.gguf.chunk", &[]).await;
+        let body = axum::body::to_bytes(clean.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], &bytes[..]);
+
+        let cut = get(router.clone(), "/smol/net_part1.gguf.chunk", &[]).await;
+        assert_eq!(cut.status(), StatusCode::OK);
+        assert_eq!(header(&cut, "content-length"), "1000");
+        let (got, failed) = crate::test_hooks::collect_until_error(cut.into_body()).await;
+        assert!(failed, "a cut body ends in an error");
+        assert_eq!(got, &bytes[..500]);
+        let whole = get(router.clone(), "/smol/net_part1.gguf.chunk", &[]).await;
+        let body = axum::body::to_bytes(whole.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], &bytes[..]);
+
+        let bad = send(&router, Method::POST, "/__test/faults", r#"{"flip": {}}"#).await;
+        assert!(bad.status().is_client_error());
+    }
+
+    #[tokio::test]
+    async fn without_test_hooks_there_are_no_hook_endpoints() {
+        let (files, _) = hooked_models("hooks-off");
+        let r = get(model_router(&files, None), "/__test/requests", &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
