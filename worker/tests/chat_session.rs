@@ -7,7 +7,7 @@ use hearth_worker::chat::{ChatDate, Message};
 use hearth_worker::cpu::CpuModel;
 use hearth_worker::gguf::GgufHeader;
 use hearth_worker::sampler::SamplerSettings;
-use hearth_worker::session::{ChatSession, Flow};
+use hearth_worker::session::{ChatSession, Flow, Reply};
 use hearth_worker::tokenizer::Tokenizer;
 use std::io::BufReader;
 
@@ -32,34 +32,31 @@ fn no_clock() -> f64 {
     0.0
 }
 
+/// A greedy reply of at most `max_tokens`.
+fn greedy(chat: &mut ChatSession<CpuModel>, prompt: &[u32], max_tokens: usize) -> Reply {
+    pollster::block_on(chat.generate(
+        prompt,
+        SamplerSettings::greedy(),
+        max_tokens,
+        false,
+        &no_clock,
+        |_, _| Flow::Continue,
+    ))
+    .unwrap()
+}
+
 #[test]
 fn a_second_turn_reuses_the_cache_and_matches_a_fresh_session() {
     let mut chat = session(512);
     let mut messages = vec![Message::new("user", "Name a colour.")];
     let first_prompt = chat.chat_prompt(&messages, date(), 8).unwrap().ids;
-    let first = pollster::block_on(chat.generate(
-        &first_prompt,
-        SamplerSettings::greedy(),
-        8,
-        false,
-        &no_clock,
-        |_, _| Flow::Continue,
-    ))
-    .unwrap();
+    let first = greedy(&mut chat, &first_prompt, 8);
     assert_eq!(first.reused_tokens, 0);
 
     messages.push(Message::new("assistant", first.text.clone()));
     messages.push(Message::new("user", "And another one?"));
     let second_prompt = chat.chat_prompt(&messages, date(), 8).unwrap().ids;
-    let second = pollster::block_on(chat.generate(
-        &second_prompt,
-        SamplerSettings::greedy(),
-        8,
-        false,
-        &no_clock,
-        |_, _| Flow::Continue,
-    ))
-    .unwrap();
+    let second = greedy(&mut chat, &second_prompt, 8);
     // At least the whole first prompt is shared (the template re-renders the reply).
     assert!(
         second.reused_tokens >= first_prompt.len(),
@@ -69,15 +66,7 @@ fn a_second_turn_reuses_the_cache_and_matches_a_fresh_session() {
     );
 
     let mut fresh = session(512);
-    let again = pollster::block_on(fresh.generate(
-        &second_prompt,
-        SamplerSettings::greedy(),
-        8,
-        false,
-        &no_clock,
-        |_, _| Flow::Continue,
-    ))
-    .unwrap();
+    let again = greedy(&mut fresh, &second_prompt, 8);
     assert_eq!(again.reused_tokens, 0);
     assert_eq!(second.ids, again.ids);
 }
