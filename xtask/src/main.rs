@@ -1,6 +1,7 @@
 //! Hearth's project commands: `cargo xtask <command>`.
 
 mod assets;
+mod bench;
 mod build;
 mod fixtures;
 mod generate;
@@ -40,6 +41,8 @@ enum Command {
     Synth(synth::Args),
     /// Generate text with a GGUF model (chat template, sampling, streaming).
     Generate(generate::Args),
+    /// Measure the GPU engine on a model: prefill and decode tok/s, weight memory, GEMV vs copy.
+    Bench(bench::Args),
 }
 
 fn main() {
@@ -60,5 +63,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Quantize(args) => quantize::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
