@@ -2,124 +2,18 @@
 //! oracle), on the real SmolLM2-135M-Instruct Q6_K (Q8_0 and Q6_K matrices, untied output) and
 //! on a tiny random all-Q6_K Llama built here (tied embeddings, `rope_freqs`).
 //!
-//! Tolerances: at every step the GPU's top-K logits equal the CPU reference's logits of the
-//! same ids within 1e-3 × max|logit| and the GPU's log-normaliser within the same; greedy ids
-//! are equal for `STEPS` steps, except that the comparison stops at the first step where the
-//! CPU reference's top-1 − top-2 margin is below 1e-3 (f32 rounding in a different order may
-//! swap a near-tie; after that the sequences may legitimately differ).
+//! Step-by-step comparison and tolerances: `common/gpu_vs_cpu.rs`.
 
+use common::gpu_vs_cpu::{compare_step, ctx, forward, greedy_agrees, K};
 use hearth_worker::cpu::CpuModel;
 use hearth_worker::engine::{load_file, EngineError, GpuModel, LoadOptions, ModelLoader};
 use hearth_worker::gguf::{GgmlType, GgufHeader, GgufWriter, MetadataValue};
-use hearth_worker::gpu::GpuContext;
-use hearth_worker::sampler::Candidates;
 use hearth_worker::tokenizer::Tokenizer;
 use rand::{Rng, SeedableRng};
-use std::sync::{Arc, OnceLock};
 
 mod common;
 
-const REL_TOL: f32 = 1e-3;
-const MIN_MARGIN: f32 = 1e-3;
-const K: u32 = 8;
 const SMOL: &str = "SmolLM2-135M-Instruct.Q6_K.gguf";
-
-fn ctx() -> Arc<GpuContext> {
-    static CTX: OnceLock<Arc<GpuContext>> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let dir = std::env::temp_dir().join("hearth-xdg");
-        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-            let _ = std::fs::create_dir_all(&dir);
-            std::env::set_var("XDG_RUNTIME_DIR", &dir);
-        }
-        Arc::new(pollster::block_on(GpuContext::new()).expect("a Vulkan adapter (lavapipe)"))
-    })
-    .clone()
-}
-
-fn forward(
-    gpu: &mut GpuModel,
-    tokens: &[u32],
-    start: usize,
-    k: u32,
-) -> Result<Candidates, EngineError> {
-    pollster::block_on(gpu.forward(tokens, start, k))
-}
-
-/// CPU argmax and its margin over the runner-up.
-fn top2(logits: &[f32]) -> (u32, f32) {
-    let mut best = (0usize, f32::NEG_INFINITY);
-    let mut second = f32::NEG_INFINITY;
-    for (i, &l) in logits.iter().enumerate() {
-        if l > best.1 {
-            second = best.1;
-            best = (i, l);
-        } else if l > second {
-            second = l;
-        }
-    }
-    (best.0 as u32, best.1 - second)
-}
-
-/// Compares one step; returns the CPU's greedy id (`None` at a near-tie) and the largest
-/// |GPU − CPU| / max|logit| over the candidates.
-fn compare_step(what: &str, cpu: &[f32], gpu: &Candidates) -> (Option<u32>, f32) {
-    let scale = cpu.iter().fold(0f32, |m, l| m.max(l.abs())).max(1.0);
-    let tol = REL_TOL * scale;
-    let mut worst = 0f32;
-    for (&id, &logit) in gpu.ids.iter().zip(&gpu.logits) {
-        let want = cpu[id as usize];
-        worst = worst.max((logit - want).abs() / scale);
-        assert!(
-            (logit - want).abs() <= tol,
-            "{what}: logit of id {id}: GPU {logit}, CPU {want} (tolerance {tol})"
-        );
-    }
-    let max = cpu
-        .iter()
-        .map(|&l| f64::from(l))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let lse = max
-        + cpu
-            .iter()
-            .map(|&l| (f64::from(l) - max).exp())
-            .sum::<f64>()
-            .ln();
-    assert!(
-        (f64::from(gpu.log_normalizer) - lse).abs() <= f64::from(tol),
-        "{what}: log-normaliser GPU {}, CPU {lse}",
-        gpu.log_normalizer
-    );
-    let (id, margin) = top2(cpu);
-    if margin < MIN_MARGIN {
-        return (None, worst);
-    }
-    assert_eq!(gpu.ids[0], id, "{what}: greedy id");
-    (Some(id), worst)
-}
-
-/// Greedy decoding on both from `prompt` for `steps` tokens; returns the steps compared.
-fn greedy_agrees(cpu: &mut CpuModel, gpu: &mut GpuModel, prompt: &[u32], steps: usize) -> usize {
-    cpu.cache.clear();
-    let mut cpu_logits = cpu.forward_batch(prompt, 0).unwrap().to_vec();
-    let mut cand = forward(gpu, prompt, 0, K).unwrap();
-    let mut worst = 0f32;
-    for step in 0..steps {
-        let pos = prompt.len() + step;
-        let (id, err) = compare_step(&format!("step {step}"), &cpu_logits, &cand);
-        worst = worst.max(err);
-        let Some(id) = id else {
-            eprintln!("{prompt:?}: {step} greedy steps equal, then a near-tie; worst logit error {worst:.2e} of max|logit|");
-            return step;
-        };
-        cpu_logits = cpu.forward(id, pos).unwrap().to_vec();
-        cand = forward(gpu, &[id], pos, K).unwrap();
-    }
-    eprintln!(
-        "{prompt:?}: {steps} greedy steps equal; worst logit error {worst:.2e} of max|logit|"
-    );
-    steps
-}
 
 #[test]
 fn smollm2_greedy_matches_cpu_reference() {
@@ -133,13 +27,20 @@ fn smollm2_greedy_matches_cpu_reference() {
         ..LoadOptions::default()
     };
     let mut gpu = load_file(ctx(), &path, options).unwrap();
+    // The weights stay in their GGUF encoding: GPU memory within 1.05 × the tensor bytes.
+    let gguf_bytes: u64 = header.tensors.iter().map(|t| t.byte_size().unwrap()).sum();
+    assert!(
+        gpu.weight_bytes() as f64 <= 1.05 * gguf_bytes as f64,
+        "{} bytes of weights on the GPU for {gguf_bytes} GGUF bytes",
+        gpu.weight_bytes()
+    );
     for text in [
         "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
         "Once upon a time, in a small village by the sea,",
         "fn main() {\n    let x =",
     ] {
         let prompt = tokenizer.encode_with_specials(text);
-        let steps = greedy_agrees(&mut cpu, &mut gpu, &prompt, 24);
+        let steps = greedy_agrees(&mut cpu, &mut gpu, &prompt, 32);
         assert!(
             steps >= 16,
             "{text:?}: only {steps} steps before a near-tie"

@@ -123,18 +123,77 @@ pub fn ensure_all() -> Result<PathBuf> {
             .with_context(|| format!("making {}", d.name))?;
     }
     python_written_vocab(&dir)?;
+    python_written_llama3(&dir)?;
     Ok(dir)
 }
 
 /// A vocabulary-only Llama 3 GGUF written by llama.cpp's own Python `gguf` package from the
 /// real `tokenizer.json` (as its converter does), so the GGUF tokenizer path is checked
-/// against a file our code did not write. The package goes into `.cache/pylib` (no venv, no
-/// system install).
+/// against a file our code did not write.
 fn python_written_vocab(dir: &std::path::Path) -> Result<()> {
     let target = dir.join("llama3-vocab.gguf");
     if target.exists() {
         return Ok(());
     }
+    let lib = gguf_python_lib()?;
+    println!("writing llama3-vocab.gguf with the gguf Python package");
+    process::run(
+        Command::new("python3")
+            .arg(paths::root().join("worker/tests/golden/make_tokenizer_golden.py"))
+            .arg("gguf")
+            .env("PYTHONPATH", &lib),
+    )
+}
+
+/// A small Llama-3-architecture model (RoPE factors, tied 128k output, the real tokenizer and a
+/// chat template) written by the `gguf` Python package, for `tests/llama3_independent.rs`.
+/// Its goldens are committed, the file (~44 MB) is not: it is written again whenever its
+/// sha256 is not the one the goldens were made from.
+fn python_written_llama3(dir: &std::path::Path) -> Result<()> {
+    let name = "llama3-tiny.gguf";
+    let target = dir.join(name);
+    let golden_path = paths::root().join("worker/tests/golden/llama3_tiny.json");
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&golden_path)
+            .with_context(|| format!("reading {}", golden_path.display()))?,
+    )?;
+    let want = golden["file_sha256"]
+        .as_str()
+        .with_context(|| format!("{} has no file_sha256", golden_path.display()))?;
+    if target.exists() && sha256_of(&target)? == want {
+        return Ok(());
+    }
+    let lib = gguf_python_lib()?;
+    println!("writing {name} with the gguf Python package");
+    // The script writes a `.partial` file and renames it when complete.
+    process::run(
+        Command::new("python3")
+            .arg(paths::root().join("worker/tests/golden/make_llama3_golden.py"))
+            .arg("--gguf-only")
+            .env("PYTHONPATH", &lib),
+    )?;
+    let got = sha256_of(&target)?;
+    if got != want {
+        // Not fatal here: the Llama 3 test fails on it with its own message, the others run.
+        eprintln!(
+            "warning: {name} was written again but its sha256 {got} is not the goldens' {want}; \
+             regenerate the goldens with make_llama3_golden.py"
+        );
+    }
+    Ok(())
+}
+
+fn sha256_of(path: &std::path::Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The `gguf` Python package (and numpy) in `.cache/pylib`, installed on first use (no venv,
+/// no system install); returns the folder for `PYTHONPATH`.
+fn gguf_python_lib() -> Result<PathBuf> {
     let lib = paths::cache().join("pylib");
     if !lib.join("gguf").exists() {
         println!("installing the gguf Python package into {}", lib.display());
@@ -147,13 +206,7 @@ fn python_written_vocab(dir: &std::path::Path) -> Result<()> {
                 .env("PIP_BREAK_SYSTEM_PACKAGES", "1"),
         )?;
     }
-    println!("writing llama3-vocab.gguf with the gguf Python package");
-    process::run(
-        Command::new("python3")
-            .arg(paths::root().join("worker/tests/golden/make_tokenizer_golden.py"))
-            .arg("gguf")
-            .env("PYTHONPATH", &lib),
-    )
+    Ok(lib)
 }
 
 /// The `gguf` package version the goldens were made with.

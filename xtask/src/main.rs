@@ -1,6 +1,7 @@
 //! Hearth's project commands: `cargo xtask <command>`.
 
 mod assets;
+mod bench;
 mod build;
 mod fixtures;
 mod generate;
@@ -44,6 +45,8 @@ enum Command {
     Generate(generate::Args),
     /// Split a GGUF into verified chunks with a manifest, and add it to a model catalog.
     Pack(pack::Args),
+    /// Measure the GPU engine on a model: prefill and decode tok/s, weight memory, GEMV vs copy.
+    Bench(bench::Args),
 }
 
 fn main() {
@@ -65,5 +68,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -293,6 +293,11 @@ impl GpuModel {
         &self.ctx
     }
 
+    /// GPU memory holding the model's weights (not the KV cache or activations).
+    pub fn weight_bytes(&self) -> u64 {
+        self.weights.gpu_bytes()
+    }
+
     /// Positions the KV cache holds.
     pub fn capacity(&self) -> usize {
         self.capacity

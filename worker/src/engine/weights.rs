@@ -32,6 +32,16 @@ impl ModelWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
+    /// GPU memory holding weights: every matrix's buffers (padding included), the norms and
+    /// the RoPE factors. The budget is 1.05 × the GGUF tensor bytes.
+    pub fn gpu_bytes(&self) -> u64 {
+        let vectors = std::iter::once(&self.output_norm)
+            .chain(self.rope_freqs.as_ref())
+            .chain(self.layers.iter().flat_map(|l| [&l.attn_norm, &l.ffn_norm]));
+        self.matrices().map(GpuWeight::allocated_bytes).sum::<u64>()
+            + vectors.map(wgpu::Buffer::size).sum::<u64>()
+    }
+
     /// Every quantized matrix, for building one pipeline per weight type.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuWeight> {
         std::iter::once(&self.token_embd)

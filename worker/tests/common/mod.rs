@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod gpu_vs_cpu;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

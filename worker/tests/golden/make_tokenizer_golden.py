@@ -122,8 +122,9 @@ def llama_cpp_golden():
     })
 
 
-def llama3_gguf():
-    """What llama.cpp's converter writes for a Llama 3 tokenizer.json (`_set_vocab_gpt2`)."""
+def llama3_vocab():
+    """Tokens, token types and merges as llama.cpp's converter (`_set_vocab_gpt2`) builds them
+    from the real Llama 3 tokenizer.json (make_llama3_golden.py uses them too)."""
     import gguf
 
     with open(os.path.join(FIX, "llama3.2-tokenizer.json"), encoding="utf-8") as f:
@@ -146,7 +147,14 @@ def llama3_gguf():
         else:
             types.append(gguf.TokenType.NORMAL)
     merges = [m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]]
+    return tokens, types, merges
 
+
+def llama3_gguf():
+    """What llama.cpp's converter writes for a Llama 3 tokenizer.json (`_set_vocab_gpt2`)."""
+    import gguf
+
+    tokens, types, merges = llama3_vocab()
     path = os.path.join(FIX, "llama3-vocab.gguf")
     partial = path + ".partial"  # renamed when complete: never a half-written fixture
     w = gguf.GGUFWriter(partial, "llama")

@@ -277,56 +277,25 @@ mod tests {
     }
 
     /// A speed probe, not a test: `cargo test --release -p hearth-worker --lib bench_gemv --
-    /// --ignored --nocapture`. Reports weight bytes read per second by the GEMV divided by a
-    /// buffer copy's bytes per second on the same adapter (lavapipe is not a GPU).
+    /// --ignored --nocapture` (`cargo xtask bench` reports the same for a model). Weight bytes
+    /// read per second by the GEMV divided by a buffer copy's bytes per second on the same
+    /// adapter (lavapipe is not a GPU).
     #[test]
     #[ignore]
     fn bench_gemv() {
-        let gpu = gpu();
-        let time = |f: &dyn Fn(&mut wgpu::CommandEncoder)| {
-            let run = || {
-                let mut encoder = gpu.device.create_command_encoder(&Default::default());
-                for _ in 0..10 {
-                    f(&mut encoder);
-                }
-                gpu.queue.submit([encoder.finish()]);
-                gpu.device
-                    .poll(wgpu::PollType::wait_indefinitely())
-                    .unwrap();
-            };
-            run();
-            let start = std::time::Instant::now();
-            run();
-            start.elapsed().as_secs_f64() / 10.0
-        };
         for (ty, rows, cols) in [
             (GgmlType::Q6K, 8192, 2048),
             (GgmlType::Q6K, 2048, 8192),
             (GgmlType::Q8_0, 8192, 2048),
             (GgmlType::F32, 2048, 2048),
         ] {
-            let bytes = random_weight(ty, rows, cols, 1);
-            let w = upload(ty, rows as u32, cols as u32, &bytes, u64::MAX);
-            let xb = storage_f32(&random_f32(cols, 2));
-            let yb = output_buffer(rows);
-            let kernel = Gemv::new(&gpu.device, ty).unwrap();
-            let prepared =
-                kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
-            let t_gemv = time(&|e| {
-                let mut pass = e.begin_compute_pass(&Default::default());
-                prepared.encode(&mut pass);
-            });
-            let copy_dst = output_buffer(bytes.len().div_ceil(4));
-            let src = &w.parts()[0].buffer;
-            let t_copy = time(&|e| e.copy_buffer_to_buffer(src, 0, &copy_dst, 0, src.size()));
-            let gemv_rate = bytes.len() as f64 / t_gemv;
-            let copy_rate = src.size() as f64 / t_copy;
+            let m = super::super::bench::measure_gemv(gpu(), ty, rows, cols, 10).unwrap();
             println!(
                 "{ty} {rows}x{cols}: gemv {:.3} ms, {:.2} GB/s; copy {:.2} GB/s; ratio {:.2}",
-                t_gemv * 1e3,
-                gemv_rate / 1e9,
-                copy_rate / 1e9,
-                gemv_rate / copy_rate
+                m.gemv_seconds * 1e3,
+                m.gemv_bytes_per_s() / 1e9,
+                m.copy_bytes_per_s() / 1e9,
+                m.ratio()
             );
         }
     }

@@ -9,6 +9,8 @@
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 mod gemm;
 mod gemv;
 

@@ -1,0 +1,158 @@
+//! `cargo xtask bench --model M.gguf`: the GPU engine's prefill and decode speed on a model,
+//! its weights' GPU memory against the GGUF's tensor bytes, and the GEMV's weight-read rate
+//! against a plain buffer copy on the same adapter. Prints JSON (pretty, then as one line last).
+//!
+//! On a software adapter (lavapipe) the tok/s figures are CPU figures; the GEMV ÷ copy ratio
+//! is the number that carries over.
+
+use anyhow::{bail, Context, Result};
+use hearth_worker::engine::{self, GpuModel, LoadOptions};
+use hearth_worker::gguf::{GgmlType, GgufHeader};
+use hearth_worker::gpu::kernels::matmul::bench::measure_gemv;
+use hearth_worker::gpu::GpuContext;
+use serde_json::json;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The GGUF model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Prompt length for the prefill measurement.
+    #[arg(long, default_value_t = 512)]
+    pub prompt_tokens: usize,
+    /// Greedy decode steps after the prompt.
+    #[arg(long, default_value_t = 32)]
+    pub decode_tokens: usize,
+    /// Also write the JSON to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// GEMVs per timed submit in the GEMV-vs-copy measurement.
+    #[arg(long, default_value_t = 10)]
+    pub gemv_repeats: usize,
+}
+
+/// The GEMV shape measured: Llama 3.2 1B's FFN gate/up (8192 rows of 2048).
+const GEMV_ROWS: u32 = 8192;
+const GEMV_COLS: u32 = 2048;
+const GEMV_TYPES: [GgmlType; 3] = [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32];
+
+pub fn run(args: Args) -> Result<()> {
+    if args.prompt_tokens == 0 {
+        bail!("--prompt-tokens must be at least 1");
+    }
+    let path = &args.model;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let header = GgufHeader::read_from(BufReader::new(file), Some(len))
+        .with_context(|| format!("reading the GGUF header of {}", path.display()))?;
+    let gguf_tensor_bytes = header
+        .tensors
+        .iter()
+        .map(|t| t.byte_size())
+        .sum::<Result<u64, _>>()?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let ctx = Arc::new(
+        runtime
+            .block_on(GpuContext::new())
+            .context("opening the GPU")?,
+    );
+    let window = args.prompt_tokens + args.decode_tokens;
+    let options = LoadOptions {
+        max_context: Some(window),
+        ..LoadOptions::default()
+    };
+    eprintln!("loading {}", path.display());
+    let started = Instant::now();
+    let mut model = engine::load_file(ctx.clone(), path, options)
+        .with_context(|| format!("loading {} onto the GPU", path.display()))?;
+    let load_s = started.elapsed().as_secs_f64();
+    if window > model.capacity() {
+        bail!(
+            "{} prompt + {} decode tokens exceed the context of {} positions",
+            args.prompt_tokens,
+            args.decode_tokens,
+            model.capacity()
+        );
+    }
+
+    let vocab = model.config().vocab_size;
+    // Any valid ids do: speed does not depend on which tokens they are.
+    let prompt: Vec<u32> = (0..args.prompt_tokens)
+        .map(|i| ((i * 7919 + 13) % vocab) as u32)
+        .collect();
+    let forward = |model: &mut GpuModel, tokens: &[u32], pos: usize| {
+        runtime
+            .block_on(model.forward(tokens, pos, 1))
+            .map(|c| c.ids[0])
+    };
+    // Warm-up, untimed: a two-token batch (GEMM path) and one decode step (GEMV path) touch
+    // every weight and pipeline once.
+    eprintln!("warming up");
+    forward(&mut model, &prompt[..prompt.len().min(2)], 0)?;
+    forward(&mut model, &prompt[..1], 0)?;
+    model.truncate(0);
+
+    eprintln!("prefill of {} tokens", prompt.len());
+    let started = Instant::now();
+    let mut next = forward(&mut model, &prompt, 0)?;
+    let prefill_s = started.elapsed().as_secs_f64();
+    eprintln!("{} decode steps", args.decode_tokens);
+    let started = Instant::now();
+    for step in 0..args.decode_tokens {
+        next = forward(&mut model, &[next], prompt.len() + step)?;
+    }
+    let decode_s = started.elapsed().as_secs_f64();
+
+    let mut gemv = Vec::new();
+    for ty in GEMV_TYPES {
+        eprintln!("GEMV {ty} {GEMV_ROWS}x{GEMV_COLS} against a buffer copy");
+        let m = measure_gemv(&ctx, ty, GEMV_ROWS, GEMV_COLS, args.gemv_repeats)?;
+        gemv.push(json!({
+            "type": ty.name(),
+            "rows": m.rows,
+            "cols": m.cols,
+            "weight_bytes": m.weight_bytes,
+            "gemv_bytes_per_s": m.gemv_bytes_per_s(),
+            "copy_bytes_per_s": m.copy_bytes_per_s(),
+            "gemv_over_copy": m.ratio(),
+        }));
+    }
+
+    let adapter = ctx.summary();
+    let weight_bytes_gpu = model.weight_bytes();
+    let report = json!({
+        "adapter": {
+            "name": adapter.name,
+            "backend": adapter.backend,
+            "driver": ctx.info.driver_info,
+        },
+        "model": path.display().to_string(),
+        "prompt_tokens": args.prompt_tokens,
+        "decode_tokens": args.decode_tokens,
+        "load_s": load_s,
+        "prefill_s": prefill_s,
+        "prefill_tok_s": args.prompt_tokens as f64 / prefill_s,
+        "decode_s": decode_s,
+        "decode_tok_s": if args.decode_tokens == 0 {
+            0.0
+        } else {
+            args.decode_tokens as f64 / decode_s
+        },
+        "weight_bytes_gpu": weight_bytes_gpu,
+        "gguf_tensor_bytes": gguf_tensor_bytes,
+        "weight_bytes_ratio": weight_bytes_gpu as f64 / gguf_tensor_bytes as f64,
+        "gemv": gemv,
+    });
+    let pretty = serde_json::to_string_pretty(&report)?;
+    println!("{pretty}");
+    println!("{}", serde_json::to_string(&report)?);
+    if let Some(out) = &args.out {
+        std::fs::write(out, pretty + "\n").with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
