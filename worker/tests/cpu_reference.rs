@@ -14,38 +14,14 @@ const MIN_MARGIN: f64 = 0.01;
 
 mod common;
 
+use common::{argmax, floats, ids};
+
 fn golden() -> Value {
     common::golden("forward.json")
 }
 
 fn load(name: &str) -> CpuModel {
     CpuModel::load_file(&common::fixture(name), Some(256)).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn argmax(x: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in x.iter().enumerate() {
-        if *v > x[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 /// Checks one model file on the named prompts (all when `only` is empty); returns the last

@@ -23,6 +23,8 @@ use std::path::PathBuf;
 
 mod common;
 
+use common::{argmax, floats, ids};
+
 const FILE: &str = "llama3-tiny.gguf";
 const REL_TOL: f32 = 1e-3;
 const MIN_MARGIN: f64 = 0.01;
@@ -41,32 +43,6 @@ fn path() -> PathBuf {
 fn header() -> GgufHeader {
     let file = std::fs::File::open(path()).unwrap();
     GgufHeader::read_from(std::io::BufReader::new(file), None).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn argmax(x: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in x.iter().enumerate() {
-        if *v > x[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 fn cases() -> Vec<Value> {
