@@ -14,7 +14,7 @@ use hearth_protocol::DeployConfig;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 #[derive(clap::Args)]
@@ -45,19 +45,6 @@ pub struct Args {
     /// /__test/reset) and corrupt or cut chosen responses (POST /__test/faults).
     #[arg(long)]
     pub test_hooks: bool,
-}
-
-/// Where model files come from: a folder and/or one file.
-#[derive(Clone, Default)]
-pub struct ModelFiles {
-    pub dir: Option<PathBuf>,
-    pub file: Option<PathBuf>,
-}
-
-impl ModelFiles {
-    fn is_empty(&self) -> bool {
-        self.dir.is_none() && self.file.is_none()
-    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -94,14 +81,10 @@ pub fn run(args: Args) -> Result<()> {
             out
         }
     };
-    let models = ModelFiles {
-        dir: Some(model_dir),
-        file: None,
-    };
-    tokio::runtime::Runtime::new()?.block_on(serve(args, dist, models))
+    tokio::runtime::Runtime::new()?.block_on(serve(args, dist, model_dir))
 }
 
-async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
+async fn serve(args: Args, dist: PathBuf, models: PathBuf) -> Result<()> {
     let app_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
@@ -115,7 +98,7 @@ async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
     let mut config = DeployConfig::default();
     let mut model_server = None;
     let same_origin_models = match args.model_port {
-        Some(port) if !models.is_empty() => {
+        Some(port) => {
             let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, port))
                 .await
                 .with_context(|| format!("cannot listen on {}:{port}", args.host))?;
@@ -125,18 +108,17 @@ async fn serve(args: Args, dist: PathBuf, models: ModelFiles) -> Result<()> {
             model_server = Some((listener, model_router(&models, hooks.as_ref())));
             None
         }
-        _ if !models.is_empty() => {
+        None => {
             config.model_base_url = format!("{app_url}models/");
-            Some(models.clone())
+            Some(models.as_path())
         }
-        _ => None,
     };
     write_config(&dist, &config)?;
 
     println!("Serving Hearth at {app_url}");
     print_browser_advice(&args.host, &app_url);
 
-    let app = app_router(&dist, same_origin_models.as_ref(), hooks.as_ref());
+    let app = app_router(&dist, same_origin_models, hooks.as_ref());
     let app_server = axum::serve(app_listener, app);
     match model_server {
         Some((listener, router)) => {
@@ -183,7 +165,7 @@ fn no_cache() -> SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// The app: `dist/`, plus the model files under `/models/` when they share its origin.
-pub fn app_router(dist: &Path, models: Option<&ModelFiles>, hooks: Option<&TestHooks>) -> Router {
+pub fn app_router(dist: &Path, models: Option<&Path>, hooks: Option<&TestHooks>) -> Router {
     let mut router = Router::new();
     if let Some(models) = models {
         router = router.nest_service("/models", model_router(models, hooks));
@@ -193,19 +175,9 @@ pub fn app_router(dist: &Path, models: Option<&ModelFiles>, hooks: Option<&TestH
         .layer(no_cache())
 }
 
-/// Model files, readable from any origin (CORS), with Range requests.
-pub fn model_router(models: &ModelFiles, hooks: Option<&TestHooks>) -> Router {
-    let mut router = Router::new();
-    if let Some(file) = &models.file {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        router = router.route_service(&format!("/{name}"), ServeFile::new(file));
-    }
-    if let Some(dir) = &models.dir {
-        router = router.fallback_service(ServeDir::new(dir));
-    }
+/// The folder of packed models, readable from any origin (CORS), with Range requests.
+pub fn model_router(models: &Path, hooks: Option<&TestHooks>) -> Router {
+    let mut router = Router::new().fallback_service(ServeDir::new(models));
     if let Some(hooks) = hooks {
         router = hooks.wrap(router);
     }
@@ -304,10 +276,7 @@ mod tests {
         let dir = temp_dir("models");
         let bytes: Vec<u8> = (0..=255u8).collect();
         std::fs::write(dir.join("net_part0.gguf.chunk"), &bytes).unwrap();
-        let files = ModelFiles {
-            dir: Some(dir.clone()),
-            file: None,
-        };
+        let files = dir.clone();
         let origin = [
             ("origin", "http://localhost:9999"),
             ("range", "bytes=10-19"),
@@ -329,37 +298,14 @@ mod tests {
         assert_eq!(same.status(), StatusCode::PARTIAL_CONTENT);
     }
 
-    #[tokio::test]
-    async fn a_single_model_file_is_served_by_name() {
-        let dir = temp_dir("single");
-        let file = dir.join("tiny.gguf");
-        std::fs::write(&file, b"GGUF").unwrap();
-        let files = ModelFiles {
-            dir: None,
-            file: Some(file),
-        };
-        let r = get(model_router(&files, None), "/tiny.gguf", &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(
-            get(model_router(&files, None), "/other.gguf", &[])
-                .await
-                .status(),
-            StatusCode::NOT_FOUND
-        );
-    }
-
-    fn hooked_models(name: &str) -> (ModelFiles, Vec<u8>) {
+    fn hooked_models(name: &str) -> (PathBuf, Vec<u8>) {
         let dir = temp_dir(name);
         std::fs::create_dir_all(dir.join("smol")).unwrap();
         let bytes: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
         for f in ["net_part0.gguf.chunk", "net_part1.gguf.chunk"] {
             std::fs::write(dir.join("smol").join(f), &bytes).unwrap();
         }
-        let files = ModelFiles {
-            dir: Some(dir),
-            file: None,
-        };
-        (files, bytes)
+        (dir, bytes)
     }
 
     async fn send(
