@@ -12,10 +12,10 @@
 //! `h / (n_heads / n_kv_heads)`. Scale `1/sqrt(head_dim)`, online (running-max) softmax.
 //! `head_dim` is at most 256.
 
+use super::grid::dispatch_spread;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
 };
-use super::WorkgroupGrid;
 
 const MAX_HEAD_DIM: u32 = 256;
 const WRITE_WORKGROUP_SIZE: u32 = 256;
@@ -199,13 +199,13 @@ impl Attention {
         binding: &AttentionBinding,
         n_tokens: u32,
     ) {
-        let grid = WorkgroupGrid::covering(
+        dispatch_spread(
+            pass,
+            &self.kv_write,
+            &binding.kv_write,
             (n_tokens * binding.shape.kv_row_len()).div_ceil(WRITE_WORKGROUP_SIZE),
             self.max_per_dim,
         );
-        pass.set_pipeline(&self.kv_write);
-        pass.set_bind_group(0, &binding.kv_write, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
     }
 
     /// Records attention of `n_tokens` queries over the cache (rows up to their positions
@@ -216,10 +216,13 @@ impl Attention {
         binding: &AttentionBinding,
         n_tokens: u32,
     ) {
-        let grid = WorkgroupGrid::covering(n_tokens * binding.shape.n_heads, self.max_per_dim);
-        pass.set_pipeline(&self.attend);
-        pass.set_bind_group(0, &binding.attend, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
+        dispatch_spread(
+            pass,
+            &self.attend,
+            &binding.attend,
+            n_tokens * binding.shape.n_heads,
+            self.max_per_dim,
+        );
     }
 
     /// Both: the KV write, then attention.

@@ -33,6 +33,21 @@ impl WorkgroupGrid {
     }
 }
 
+/// Records `pipeline` with `bind_group` over `groups` workgroups, spread over a 2-D grid
+/// when `groups` exceeds `max_per_dim`.
+pub(crate) fn dispatch_spread(
+    pass: &mut wgpu::ComputePass<'_>,
+    pipeline: &wgpu::ComputePipeline,
+    bind_group: &wgpu::BindGroup,
+    groups: u32,
+    max_per_dim: u32,
+) {
+    let grid = WorkgroupGrid::covering(groups, max_per_dim);
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, bind_group, &[]);
+    pass.dispatch_workgroups(grid.x, grid.y, 1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

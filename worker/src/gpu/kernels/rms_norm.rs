@@ -3,10 +3,10 @@
 //! `x` and `y` are `[n_tokens][dim]` f32 and must be different buffers; `w` is the `[dim]`
 //! f32 norm weight (norms are F32 in GGUF). The row count comes from the step uniform.
 
+use super::grid::dispatch_spread;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
 };
-use super::WorkgroupGrid;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -78,10 +78,13 @@ impl RmsNorm {
         binding: &RmsNormBinding,
         n_tokens: u32,
     ) {
-        let grid = WorkgroupGrid::covering(n_tokens, self.max_per_dim);
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &binding.bind_group, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
+        dispatch_spread(
+            pass,
+            &self.pipeline,
+            &binding.bind_group,
+            n_tokens,
+            self.max_per_dim,
+        );
     }
 
     /// One-shot: a step uniform and bind group of its own, in a pass of its own.

@@ -8,10 +8,10 @@
 //! Angles are f32 (as llama.cpp): the error against exact angles grows with the position,
 //! about `pos · 2^-23` radians from rounding `theta` (see the tests' tolerance).
 
+use super::grid::dispatch_spread;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
 };
-use super::WorkgroupGrid;
 
 const WORKGROUP_SIZE: u32 = 256;
 
@@ -129,13 +129,13 @@ impl Rope {
         binding: &RopeBinding,
         n_tokens: u32,
     ) {
-        let grid = WorkgroupGrid::covering(
+        dispatch_spread(
+            pass,
+            &self.pipeline,
+            &binding.bind_group,
             (n_tokens * binding.pairs_per_token).div_ceil(WORKGROUP_SIZE),
             self.max_per_dim,
         );
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &binding.bind_group, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
     }
 
     /// One-shot: a step uniform and bind group of its own, in a pass of its own.

@@ -1,10 +1,10 @@
 //! SwiGLU, in place: `gate = silu(gate) * up` over `[n_tokens][ffn_dim]` f32, with
 //! `silu(x) = x / (1 + e^−x)`. The result feeds `ffn_down` straight from `gate`.
 
+use super::grid::dispatch_spread;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
 };
-use super::WorkgroupGrid;
 
 const WORKGROUP_SIZE: u32 = 256;
 
@@ -62,13 +62,13 @@ impl SwiGlu {
         binding: &SwiGluBinding,
         n_tokens: u32,
     ) {
-        let grid = WorkgroupGrid::covering(
+        dispatch_spread(
+            pass,
+            &self.pipeline,
+            &binding.bind_group,
             (n_tokens * binding.ffn_dim).div_ceil(WORKGROUP_SIZE),
             self.max_per_dim,
         );
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &binding.bind_group, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
     }
 
     /// One-shot: a step uniform and bind group of its own, in a pass of its own.

@@ -8,8 +8,8 @@
 //! Output buffer, little-endian u32 words: `logsumexp` (f32 bits), `k`, 0, 0, then `ids[k]`,
 //! then `logits[k]` (f32 bits). Parse it with [`parse_top_k_output`].
 
+use super::grid::dispatch_spread;
 use super::params::{compute_pipeline, in_pass, shape_uniform};
-use super::WorkgroupGrid;
 use crate::sampler::{Candidates, SamplerError};
 
 /// Logits per stage-1 workgroup (`SLOTS` in the shader).
@@ -188,10 +188,13 @@ impl TopK {
     pub fn encode_into(&self, pass: &mut wgpu::ComputePass<'_>, binding: &TopKBinding) {
         debug_assert_eq!(binding.n_partials, binding.vocab.div_ceil(CHUNK));
         let (partial, merge) = self.pipelines(binding.k);
-        let grid = WorkgroupGrid::covering(binding.n_partials, self.max_per_dim);
-        pass.set_pipeline(partial);
-        pass.set_bind_group(0, &binding.partial, &[]);
-        pass.dispatch_workgroups(grid.x, grid.y, 1);
+        dispatch_spread(
+            pass,
+            partial,
+            &binding.partial,
+            binding.n_partials,
+            self.max_per_dim,
+        );
         pass.set_pipeline(merge);
         pass.set_bind_group(0, &binding.merge, &[]);
         pass.dispatch_workgroups(1, 1, 1);
