@@ -8,7 +8,7 @@ use hearth_worker::engine::{self, LoadOptions};
 use hearth_worker::gguf::GgufHeader;
 use hearth_worker::gpu::GpuContext;
 use hearth_worker::sampler::SamplerSettings;
-use hearth_worker::session::{chat_prompt, raw_prompt, ChatSession, Flow, LanguageModel};
+use hearth_worker::session::{chat_prompt, raw_prompt, ChatSession, Flow, LanguageModel, Reply};
 use hearth_worker::tokenizer::Tokenizer;
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -41,7 +41,8 @@ pub struct Args {
     pub seed: u64,
     #[arg(long, value_enum, default_value_t = Backend::Gpu)]
     pub backend: Backend,
-    /// Print `{"prompt_ids", "ids", "text", "prefill_tok_s", "decode_tok_s"}` as the last line.
+    /// Print `{"prompt_ids", "ids", "text", "prefill_tok_s", "decode_tok_s", ...}` (with each
+    /// step's top-1/top-2 margin, time to first token and why it stopped) as the last line.
     #[arg(long)]
     pub json: bool,
     /// Tokenize the prompt as it is (special-token text recognised, BOS if the vocabulary
@@ -59,20 +60,6 @@ pub enum Backend {
     Gpu,
     /// The plain-Rust f32 reference.
     Cpu,
-}
-
-/// The result of one generation.
-#[derive(Debug, serde::Serialize)]
-pub struct Generation {
-    pub prompt_ids: Vec<u32>,
-    /// Generated ids, the end-of-generation token included when one ended the reply.
-    pub ids: Vec<u32>,
-    /// The text of the generated ids, without the end-of-generation token's.
-    pub text: String,
-    pub prefill_tok_s: f64,
-    pub decode_tok_s: f64,
-    /// Per generated token, its logit's lead over the runner-up's.
-    pub margins: Vec<f32>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -100,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Generates a reply, handing each new piece of text to `on_text` as soon as it is whole
 /// UTF-8.
-pub fn generate(args: &Args, on_text: impl FnMut(&str)) -> Result<Generation> {
+pub fn generate(args: &Args, on_text: impl FnMut(&str)) -> Result<Reply> {
     let path = &args.model;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -144,7 +131,7 @@ fn run_session<M: LanguageModel>(
     mut session: ChatSession<M>,
     prompt_ids: Vec<u32>,
     mut on_text: impl FnMut(&str),
-) -> Result<Generation> {
+) -> Result<Reply> {
     let needed = prompt_ids.len() + args.max_tokens;
     if needed > session.model().capacity() {
         bail!(
@@ -165,7 +152,7 @@ fn run_session<M: LanguageModel>(
     };
     let clock = Instant::now();
     let now_ms = || clock.elapsed().as_secs_f64() * 1000.0;
-    let reply = pollster::block_on(session.generate(
+    Ok(pollster::block_on(session.generate(
         &prompt_ids,
         settings,
         args.max_tokens,
@@ -175,15 +162,7 @@ fn run_session<M: LanguageModel>(
             on_text(text);
             Flow::Continue
         },
-    ))?;
-    Ok(Generation {
-        prompt_ids: reply.prompt_ids,
-        ids: reply.ids,
-        text: reply.text,
-        prefill_tok_s: reply.prefill_tok_s,
-        decode_tok_s: reply.decode_tok_s,
-        margins: reply.margins,
-    })
+    ))?)
 }
 
 /// The prompt's ids: a one-turn chat rendered by the model's template with the assistant's

@@ -34,8 +34,8 @@ pub enum Flow {
     Stop,
 }
 
-/// One generated reply.
-#[derive(Clone, Debug, PartialEq)]
+/// One generated reply (`cargo xtask generate --json` prints it).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Reply {
     pub prompt_ids: Vec<u32>,
     /// Generated ids, the end-of-generation token included when one ended the reply.
