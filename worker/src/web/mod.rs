@@ -21,16 +21,11 @@ use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-/// The loaded model.
-struct Loaded {
-    session: ChatSession<GpuModel>,
-}
-
 #[derive(Default)]
 struct State {
     gpu: Option<Arc<GpuContext>>,
     /// `None` while a request has taken it out to run.
-    loaded: Option<Loaded>,
+    session: Option<ChatSession<GpuModel>>,
     queue: VecDeque<ToWorker>,
     busy: bool,
     cancelled: HashSet<u32>,
@@ -162,14 +157,14 @@ async fn handle(request: ToWorker) {
         }
         ToWorker::LoadModel { id, manifest_url } => {
             // The old model's GPU memory is freed before the new one is allocated.
-            STATE.with(|s| s.borrow_mut().loaded = None);
+            STATE.with(|s| s.borrow_mut().session = None);
             let result = match gpu().await {
                 Ok(gpu) => model_load::load(id, gpu, &manifest_url).await,
                 Err(f) => Err(f),
             };
             match result {
-                Ok((loaded, reply)) => {
-                    STATE.with(|s| s.borrow_mut().loaded = Some(loaded));
+                Ok((session, reply)) => {
+                    STATE.with(|s| s.borrow_mut().session = Some(session));
                     post(&reply);
                 }
                 Err(f) => post_error(Some(id), f),
@@ -180,19 +175,19 @@ async fn handle(request: ToWorker) {
             messages,
             settings,
         } => {
-            let Some(mut loaded) = STATE.with(|s| s.borrow_mut().loaded.take()) else {
+            let Some(mut session) = STATE.with(|s| s.borrow_mut().session.take()) else {
                 post_error(
                     Some(id),
                     Failure::new(ErrorKind::Other, "no model is loaded yet".into()),
                 );
                 return;
             };
-            let result = reply::generate(id, &mut loaded.session, &messages, &settings).await;
+            let result = reply::generate(id, &mut session, &messages, &settings).await;
             STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 // A model on a lost device is not put back.
                 if s.gpu.is_some() {
-                    s.loaded = Some(loaded);
+                    s.session = Some(session);
                 }
             });
             match result {
@@ -223,7 +218,7 @@ async fn gpu() -> Result<Arc<GpuContext>, Failure> {
         STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.gpu = None;
-            s.loaded = None;
+            s.session = None;
         });
         post_error(
             None,

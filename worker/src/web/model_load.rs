@@ -1,11 +1,14 @@
 //! Loading a packed model: its manifest, then each chunk in order through the service worker
 //! (which answers from its verified store, or downloads, verifies and stores), every piece of
 //! bytes pushed into the streaming GGUF loader as it arrives, so tensors go to the GPU while
-//! the download runs and wasm memory holds little more than one piece at a time.
+//! the download runs and wasm memory holds little more than one piece at a time. The
+//! adapter's limits are checked as soon as the header is in (the first chunk): the loader
+//! plans every tensor's buffers then, so a device that cannot hold the model fails before the
+//! rest is downloaded.
 
 use super::errors::{engine_error, take_gpu_error, Failure};
-use super::{fetch, is_cancelled, post, Loaded};
-use crate::engine::{LoadOptions, ModelLoader};
+use super::{fetch, is_cancelled, post};
+use crate::engine::{GpuModel, LoadOptions, ModelLoader};
 use crate::gpu::GpuContext;
 use crate::session::ChatSession;
 use crate::tokenizer::Tokenizer;
@@ -16,8 +19,6 @@ use std::sync::Arc;
 const MANIFEST_LIMIT: usize = 4 << 20;
 /// Progress is posted at most once per this many bytes.
 const PROGRESS_STEP: u64 = 2 << 20;
-/// Smallest limits worth downloading a model for: what WebGPU guarantees by default.
-const MIN_STORAGE_BINDING: u64 = 128 << 20;
 
 fn progress(id: u32, stage: LoadStage, done: u64, total: u64) {
     post(&FromWorker::LoadProgress {
@@ -36,7 +37,7 @@ pub async fn load(
     id: u32,
     gpu: Arc<GpuContext>,
     manifest_url: &str,
-) -> Result<(Loaded, FromWorker), Failure> {
+) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
     let started = js_sys::Date::now();
     progress(id, LoadStage::Prepare, 0, 0);
     let text = fetch::text(manifest_url, "the model's manifest", MANIFEST_LIMIT).await?;
@@ -52,7 +53,6 @@ pub async fn load(
             format!("the model's manifest cannot be used: {e}"),
         )
     })?;
-    check_device(&gpu, &manifest)?;
 
     let total = manifest.file.size;
     let mut loader = ModelLoader::new(gpu.clone(), Some(total), LoadOptions::default());
@@ -125,27 +125,5 @@ pub async fn load(
         context,
         load_ms: js_sys::Date::now() - started,
     };
-    let loaded = Loaded {
-        session: ChatSession::new(model, tokenizer),
-    };
-    Ok((loaded, reply))
-}
-
-/// Refuses before any download when this device cannot hold the model.
-fn check_device(gpu: &GpuContext, manifest: &ModelManifest) -> Result<(), Failure> {
-    let binding = gpu.limits.max_storage_buffer_binding_size;
-    let buffer = gpu.limits.max_buffer_size;
-    if binding < MIN_STORAGE_BINDING || buffer < MIN_STORAGE_BINDING {
-        return Err(Failure::new(
-            ErrorKind::DeviceTooSmall,
-            format!(
-                "this GPU allows storage buffers of {} MiB (buffers of {} MiB); {} needs at least {} MiB",
-                binding >> 20,
-                buffer >> 20,
-                manifest.model.name,
-                MIN_STORAGE_BINDING >> 20
-            ),
-        ));
-    }
-    Ok(())
+    Ok((ChatSession::new(model, tokenizer), reply))
 }
