@@ -144,12 +144,13 @@ async fn drain() {
 async fn handle(request: ToWorker) {
     match request {
         ToWorker::GpuSelfTest { id, a, b } => {
-            let result = match gpu().await {
-                Ok(gpu) => self_test::gpu_self_test(&gpu, &a, &b)
+            let result = async {
+                let gpu = gpu().await?;
+                self_test::gpu_self_test(&gpu, &a, &b)
                     .await
-                    .map_err(|e| Failure::new(ErrorKind::Other, e.to_string())),
-                Err(f) => Err(f),
-            };
+                    .map_err(|e| Failure::new(ErrorKind::Other, e.to_string()))
+            }
+            .await;
             match result {
                 Ok((adapter, sum)) => post(&FromWorker::GpuSelfTest { id, adapter, sum }),
                 Err(f) => post_error(Some(id), f),
@@ -158,10 +159,7 @@ async fn handle(request: ToWorker) {
         ToWorker::LoadModel { id, manifest_url } => {
             // The old model's GPU memory is freed before the new one is allocated.
             STATE.with(|s| s.borrow_mut().session = None);
-            let result = match gpu().await {
-                Ok(gpu) => model_load::load(id, gpu, &manifest_url).await,
-                Err(f) => Err(f),
-            };
+            let result = async { model_load::load(id, gpu().await?, &manifest_url).await }.await;
             match result {
                 Ok((session, reply)) => {
                     STATE.with(|s| s.borrow_mut().session = Some(session));
