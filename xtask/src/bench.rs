@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use hearth_worker::engine::{self, GpuModel, LoadOptions};
 use hearth_worker::gguf::{GgmlType, GgufHeader};
 use hearth_worker::gpu::kernels::matmul::bench::measure_gemv;
+use hearth_worker::gpu::kernels::matmul::MatmulLayout;
 use hearth_worker::gpu::GpuContext;
 use serde_json::json;
 use std::io::BufReader;
@@ -110,17 +111,21 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut gemv = Vec::new();
     for ty in GEMV_TYPES {
-        eprintln!("GEMV {ty} {GEMV_ROWS}x{GEMV_COLS} against a buffer copy");
-        let m = measure_gemv(&ctx, ty, GEMV_ROWS, GEMV_COLS, args.gemv_repeats)?;
-        gemv.push(json!({
-            "type": ty.name(),
-            "rows": m.rows,
-            "cols": m.cols,
-            "weight_bytes": m.weight_bytes,
-            "gemv_bytes_per_s": m.gemv_bytes_per_s(),
-            "copy_bytes_per_s": m.copy_bytes_per_s(),
-            "gemv_over_copy": m.ratio(),
-        }));
+        for layout in MatmulLayout::ALL {
+            eprintln!("GEMV {ty} {layout:?} {GEMV_ROWS}x{GEMV_COLS} against a buffer copy");
+            let m = measure_gemv(&ctx, ty, layout, GEMV_ROWS, GEMV_COLS, args.gemv_repeats)?;
+            gemv.push(json!({
+                "type": ty.name(),
+                "layout": format!("{layout:?}"),
+                "used_by_engine": layout == MatmulLayout::for_adapter(&ctx),
+                "rows": m.rows,
+                "cols": m.cols,
+                "weight_bytes": m.weight_bytes,
+                "gemv_bytes_per_s": m.gemv_bytes_per_s(),
+                "copy_bytes_per_s": m.copy_bytes_per_s(),
+                "gemv_over_copy": m.ratio(),
+            }));
+        }
     }
 
     let adapter = ctx.summary();

@@ -64,8 +64,7 @@ pub fn run(args: &Args) -> Result<PathBuf> {
     }
     copy_dir(&root.join("public"), &dist)?;
 
-    let wasm_dir = root
-        .join("target")
+    let wasm_dir = paths::target_dir()
         .join(install::WASM_TARGET)
         .join("release");
     for m in MODULES {

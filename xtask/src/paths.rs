@@ -14,3 +14,12 @@ pub fn root() -> PathBuf {
 pub fn cache() -> PathBuf {
     root().join(".cache")
 }
+
+/// Cargo's build folder: `CARGO_TARGET_DIR` when set (relative to the root, as cargo reads it),
+/// else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}

@@ -6,8 +6,8 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvOptions, KvCache, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding, Rope,
-    RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
+    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding,
+    Rope, RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight};
 use crate::model::Config;
@@ -143,10 +143,11 @@ impl GpuModel {
 
         let mut gemv = HashMap::new();
         let mut gemm = HashMap::new();
+        let layout = MatmulLayout::for_adapter(&ctx);
         for w in weights.matrices() {
             if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(w.ty()) {
-                e.insert(Gemv::new(device, w.ty())?);
-                gemm.insert(w.ty(), Gemm::new(device, w.ty())?);
+                e.insert(Gemv::new(device, w.ty(), layout)?);
+                gemm.insert(w.ty(), Gemm::new(device, w.ty(), layout)?);
             }
         }
         let kernels = Kernels {

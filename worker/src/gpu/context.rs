@@ -62,6 +62,16 @@ impl GpuContext {
         })
     }
 
+    /// Whether the adapter is a software rasterizer running on the CPU (SwiftShader in
+    /// browsers, lavapipe natively), where kernels should avoid barriers and workgroup memory.
+    pub fn is_software(&self) -> bool {
+        let name = self.info.name.to_ascii_lowercase();
+        self.info.device_type == wgpu::DeviceType::Cpu
+            || ["swiftshader", "llvmpipe", "lavapipe"]
+                .iter()
+                .any(|n| name.contains(n))
+    }
+
     pub fn summary(&self) -> AdapterSummary {
         let name = match (self.info.name.trim(), self.info.device_type) {
             ("", wgpu::DeviceType::Cpu) => "a software (CPU) adapter".to_string(),

@@ -18,7 +18,8 @@ pub use attention::{
 pub use embedding::{embedding_cpu, Embedding, PreparedEmbedding};
 pub use grid::WorkgroupGrid;
 pub use matmul::{
-    gemm_cpu, gemv_cpu, Gemm, Gemv, GemvOptions, KernelError, PreparedGemm, PreparedGemv,
+    gemm_cpu, gemv_cpu, Gemm, Gemv, GemvOptions, KernelError, MatmulLayout, PreparedGemm,
+    PreparedGemv,
 };
 pub use params::{StepParams, StepUniform};
 pub use residual_add::{residual_add_cpu, ResidualAdd};

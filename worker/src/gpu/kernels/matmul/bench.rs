@@ -7,7 +7,7 @@
 //!
 //! Native only: it times with `Instant` and waits with a blocking device poll.
 
-use super::{Gemv, GemvOptions, KernelError};
+use super::{Gemv, GemvOptions, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
 use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightError};
 use crate::quant::{f32_to_bf16, f32_to_f16};
@@ -66,6 +66,7 @@ impl GemvThroughput {
 pub fn measure_gemv(
     ctx: &GpuContext,
     ty: GgmlType,
+    layout: MatmulLayout,
     rows: u32,
     cols: u32,
     repeats: usize,
@@ -91,8 +92,14 @@ pub fn measure_gemv(
     let x: Vec<f32> = (0..cols).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let x = storage("bench x", bytemuck::cast_slice(&x));
     let y = storage("bench y", &vec![0u8; rows as usize * 4]);
-    let gemv =
-        Gemv::new(device, ty)?.prepare(device, &ctx.limits, &w, &x, &y, GemvOptions::default());
+    let gemv = Gemv::new(device, ty, layout)?.prepare(
+        device,
+        &ctx.limits,
+        &w,
+        &x,
+        &y,
+        GemvOptions::default(),
+    );
     let gemv_seconds = time_per_repeat(ctx, repeats, |encoder| {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         gemv.encode(&mut pass);
@@ -218,7 +225,15 @@ mod tests {
     /// Only that it runs and reports consistent sizes: timings are not asserted.
     #[test]
     fn measures_a_small_gemv() {
-        let m = measure_gemv(gpu(), GgmlType::Q6K, 64, 512, 2).unwrap();
+        let m = measure_gemv(
+            gpu(),
+            GgmlType::Q6K,
+            MatmulLayout::RowPerInvocation,
+            64,
+            512,
+            2,
+        )
+        .unwrap();
         assert_eq!(m.weight_bytes, 64 * 420);
         assert!(m.copy_bytes >= m.weight_bytes);
         assert!(m.gemv_seconds > 0.0 && m.copy_seconds > 0.0);

@@ -1,14 +1,20 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
 
-const SKELETON: &str = include_str!("gemm.wgsl");
-/// Must match `TT` and `TR` in gemm.wgsl.
+fn skeleton(layout: MatmulLayout) -> &'static str {
+    match layout {
+        MatmulLayout::Cooperative => include_str!("gemm.wgsl"),
+        MatmulLayout::RowPerInvocation => include_str!("gemm_rows.wgsl"),
+    }
+}
+
+/// Must match `TT` and `TR` in gemm.wgsl and gemm_rows.wgsl (both layouts tile the grid alike).
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
@@ -29,10 +35,14 @@ impl PreparedGemm {
 }
 
 impl Gemm {
-    pub fn new(device: &wgpu::Device, ty: GgmlType) -> Result<Self, KernelError> {
+    pub fn new(
+        device: &wgpu::Device,
+        ty: GgmlType,
+        layout: MatmulLayout,
+    ) -> Result<Self, KernelError> {
         Ok(Self {
             ty,
-            pipeline: weight_pipeline(device, "gemm", SKELETON, ty)?,
+            pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty)?,
         })
     }
 
@@ -146,22 +156,6 @@ mod tests {
         let x = random_f32(n * c, 8);
         let y0 = random_f32(n * r, 9);
         let xb = storage_f32(&x);
-        let yb = storage_f32(&y0);
-        let kernel = Gemm::new(&gpu.device, ty).unwrap();
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        let limits = limits_with(max_per_dim);
-        kernel.encode(
-            &gpu.device,
-            &limits,
-            &mut encoder,
-            &w,
-            &xb,
-            &yb,
-            n_tokens,
-            accumulate,
-        );
-        gpu.queue.submit([encoder.finish()]);
-        let got = read_f32(&yb, n * r);
         let mut want = gemm_cpu(ty, &bytes, r, c, &x, n).unwrap();
         let mut scale: Vec<f32> = x
             .chunks_exact(c)
@@ -173,11 +167,29 @@ mod tests {
                 *s += y.abs();
             }
         }
-        let what = format!(
-            "{ty} {rows}x{cols}, {n_tokens} tokens, {} parts",
-            w.parts().len()
-        );
-        assert_dots_close(&what, &got, &want, &scale);
+        for layout in MatmulLayout::ALL {
+            let yb = storage_f32(&y0);
+            let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            let limits = limits_with(max_per_dim);
+            kernel.encode(
+                &gpu.device,
+                &limits,
+                &mut encoder,
+                &w,
+                &xb,
+                &yb,
+                n_tokens,
+                accumulate,
+            );
+            gpu.queue.submit([encoder.finish()]);
+            let got = read_f32(&yb, n * r);
+            let what = format!(
+                "{layout:?} {ty} {rows}x{cols}, {n_tokens} tokens, {} parts",
+                w.parts().len()
+            );
+            assert_dots_close(&what, &got, &want, &scale);
+        }
         w.parts().len()
     }
 

@@ -1,15 +1,26 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::GpuWeight;
 use crate::quant::{dequantize_to_vec, QuantError};
 
-const SKELETON: &str = include_str!("gemv.wgsl");
-/// Must match `ROWS_PER_WG` in gemv.wgsl.
-const ROWS_PER_WORKGROUP: u32 = 8;
+fn skeleton(layout: MatmulLayout) -> &'static str {
+    match layout {
+        MatmulLayout::Cooperative => include_str!("gemv.wgsl"),
+        MatmulLayout::RowPerInvocation => include_str!("gemv_rows.wgsl"),
+    }
+}
+
+/// Must match `ROWS_PER_WG` in gemv.wgsl and `WG` in gemv_rows.wgsl.
+fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
+    match layout {
+        MatmulLayout::Cooperative => 8,
+        MatmulLayout::RowPerInvocation => 64,
+    }
+}
 
 /// Options of one GEMV. Offsets count f32 elements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +36,7 @@ pub struct GemvOptions {
 /// The GEMV pipeline for one weight type.
 pub struct Gemv {
     ty: GgmlType,
+    layout: MatmulLayout,
     pipeline: wgpu::ComputePipeline,
 }
 
@@ -40,10 +52,15 @@ impl PreparedGemv {
 }
 
 impl Gemv {
-    pub fn new(device: &wgpu::Device, ty: GgmlType) -> Result<Self, KernelError> {
+    pub fn new(
+        device: &wgpu::Device,
+        ty: GgmlType,
+        layout: MatmulLayout,
+    ) -> Result<Self, KernelError> {
         Ok(Self {
             ty,
-            pipeline: weight_pipeline(device, "gemv", SKELETON, ty)?,
+            layout,
+            pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty)?,
         })
     }
 
@@ -84,7 +101,7 @@ impl Gemv {
                     0,
                     0,
                 ];
-                (params, part.rows.div_ceil(ROWS_PER_WORKGROUP))
+                (params, part.rows.div_ceil(rows_per_workgroup(self.layout)))
             },
         ))
     }
@@ -148,7 +165,8 @@ mod tests {
         }
     }
 
-    /// Runs one GEMV on the GPU and compares it with `gemv_cpu`; returns the weight's part count.
+    /// Runs one GEMV on the GPU in every layout and compares it with `gemv_cpu`; returns the
+    /// weight's part count.
     fn check(c: Case) -> usize {
         let gpu = gpu();
         let (rows, cols) = (c.rows as usize, c.cols as usize);
@@ -158,17 +176,6 @@ mod tests {
         let x = random_f32(cols, 5);
         let y0 = random_f32(rows, 6);
         let xb = storage_f32(&x);
-        let yb = storage_f32(&y0);
-        let kernel = Gemv::new(&gpu.device, c.ty).unwrap();
-        let options = GemvOptions {
-            accumulate: c.accumulate,
-            ..Default::default()
-        };
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        let limits = limits_with(c.max_per_dim);
-        kernel.encode(&gpu.device, &limits, &mut encoder, &w, &xb, &yb, options);
-        gpu.queue.submit([encoder.finish()]);
-        let got = read_f32(&yb, rows);
         let mut want = gemv_cpu(c.ty, &bytes, rows, cols, &x).unwrap();
         let mut scale = abs_dots(c.ty, &bytes, cols, &x);
         if c.accumulate {
@@ -177,8 +184,27 @@ mod tests {
                 *s += y.abs();
             }
         }
-        let what = format!("{} {}x{} in {} parts", c.ty, rows, cols, w.parts().len());
-        assert_dots_close(&what, &got, &want, &scale);
+        for layout in MatmulLayout::ALL {
+            let yb = storage_f32(&y0);
+            let kernel = Gemv::new(&gpu.device, c.ty, layout).unwrap();
+            let options = GemvOptions {
+                accumulate: c.accumulate,
+                ..Default::default()
+            };
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            let limits = limits_with(c.max_per_dim);
+            kernel.encode(&gpu.device, &limits, &mut encoder, &w, &xb, &yb, options);
+            gpu.queue.submit([encoder.finish()]);
+            let got = read_f32(&yb, rows);
+            let what = format!(
+                "{layout:?} {} {}x{} in {} parts",
+                c.ty,
+                rows,
+                cols,
+                w.parts().len()
+            );
+            assert_dots_close(&what, &got, &want, &scale);
+        }
         w.parts().len()
     }
 
@@ -259,20 +285,24 @@ mod tests {
         let w = upload(ty, 40, 512, &bytes, 32 * 1024);
         let xb = storage_f32(&vec![0.0; 512]);
         let yb = output_buffer(40);
-        let kernel = Gemv::new(&gpu.device, ty).unwrap();
-        let prepared = kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
-        for seed in [1, 2] {
-            let x = random_f32(512, seed);
-            gpu.queue.write_buffer(&xb, 0, bytemuck::cast_slice(&x));
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                prepared.encode(&mut pass);
+        for layout in MatmulLayout::ALL {
+            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+            let prepared =
+                kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
+            for seed in [1, 2] {
+                let x = random_f32(512, seed);
+                gpu.queue.write_buffer(&xb, 0, bytemuck::cast_slice(&x));
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    prepared.encode(&mut pass);
+                }
+                gpu.queue.submit([encoder.finish()]);
+                let want = gemv_cpu(ty, &bytes, 40, 512, &x).unwrap();
+                let scale = abs_dots(ty, &bytes, 512, &x);
+                let what = format!("prepared {layout:?}");
+                assert_dots_close(&what, &read_f32(&yb, 40), &want, &scale);
             }
-            gpu.queue.submit([encoder.finish()]);
-            let want = gemv_cpu(ty, &bytes, 40, 512, &x).unwrap();
-            let scale = abs_dots(ty, &bytes, 512, &x);
-            assert_dots_close("prepared", &read_f32(&yb, 40), &want, &scale);
         }
     }
 
@@ -289,14 +319,17 @@ mod tests {
             (GgmlType::Q8_0, 8192, 2048),
             (GgmlType::F32, 2048, 2048),
         ] {
-            let m = super::super::bench::measure_gemv(gpu(), ty, rows, cols, 10).unwrap();
-            println!(
-                "{ty} {rows}x{cols}: gemv {:.3} ms, {:.2} GB/s; copy {:.2} GB/s; ratio {:.2}",
+            for layout in MatmulLayout::ALL {
+                let m =
+                    super::super::bench::measure_gemv(gpu(), ty, layout, rows, cols, 10).unwrap();
+                println!(
+                "{ty} {layout:?} {rows}x{cols}: gemv {:.3} ms, {:.2} GB/s; copy {:.2} GB/s; ratio {:.2}",
                 m.gemv_seconds * 1e3,
                 m.gemv_bytes_per_s() / 1e9,
                 m.copy_bytes_per_s() / 1e9,
                 m.ratio()
             );
+            }
         }
     }
 }

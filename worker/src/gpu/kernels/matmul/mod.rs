@@ -13,9 +13,11 @@
 pub mod bench;
 mod gemm;
 mod gemv;
+mod layout;
 
 pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
 pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
+pub use layout::MatmulLayout;
 
 pub(crate) use super::params::bind_buffers;
 use super::params::{compute_pipeline, uniform_buffer};

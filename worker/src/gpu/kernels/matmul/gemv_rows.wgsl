@@ -1,0 +1,58 @@
+// GEMV for decode on software adapters (SwiftShader, lavapipe): the same product as gemv.wgsl,
+// but each invocation computes one whole row, so there is no workgroup memory and no barrier.
+// CPU drivers emulate a barrier by switching between the workgroup's invocations, which costs
+// far more there than the reads it saves; on a CPU the row's x is in cache anyway.
+// Concatenated after common.wgsl and one dequant_*.wgsl snippet.
+
+struct Params {
+    rows: u32,        // rows in this part
+    cols: u32,
+    row_offset: u32,  // output index of the part's first row
+    accumulate: u32,  // 1: add to y (fused residual), 0: overwrite
+    x_offset: u32,
+    y_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+
+fn x4(i: u32) -> vec4<f32> {
+    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let row = (wg.x + wg.y * groups.x) * WG + lane;
+    if (row >= p.rows) {
+        return;
+    }
+    let chunks_per_block = BLOCK_WEIGHTS / 16u;
+    let blocks = p.cols / BLOCK_WEIGHTS;
+    let row_byte = row * blocks * BLOCK_BYTES;
+
+    var acc = vec4<f32>(0.0);
+    for (var b = 0u; b < blocks; b++) {
+        let block = row_byte + b * BLOCK_BYTES;
+        for (var c = 0u; c < chunks_per_block; c++) {
+            let w = dequant16(block, c);
+            let xi = p.x_offset + b * BLOCK_WEIGHTS + 16u * c;
+            acc += w[0] * x4(xi) + w[1] * x4(xi + 4u) + w[2] * x4(xi + 8u) + w[3] * x4(xi + 12u);
+        }
+    }
+    var v = acc.x + acc.y + acc.z + acc.w;
+    let yi = p.y_offset + p.row_offset + row;
+    if (p.accumulate != 0u) {
+        v += y[yi];
+    }
+    y[yi] = v;
+}
