@@ -13,4 +13,5 @@ mod models;
 #[cfg(target_arch = "wasm32")]
 mod service_worker;
 
+pub mod chat;
 pub mod describe;
