@@ -96,7 +96,12 @@ async fn evict_unreferenced() -> Result<SwReply, String> {
 
 async fn evict_all() -> Result<SwReply, String> {
     let store = ChunkStore::open().await.map_err(failed)?;
-    let chunks: Vec<String> = store.chunk_keys().await.map_err(failed)?.into_iter().collect();
+    let chunks: Vec<String> = store
+        .chunk_keys()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .collect();
     let sizes = store.chunk_sizes(&chunks).await.map_err(failed)?;
     store.clear().await.map_err(failed)?;
     Ok(SwReply::Evicted {
