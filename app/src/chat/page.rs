@@ -306,6 +306,10 @@ fn regenerate() {
     });
     if ok {
         spawn_local(reply());
+        // The button that was clicked is gone with the old reply.
+        if let Some(prompt) = prompt_box() {
+            let _ = prompt.focus();
+        }
     }
 }
 
