@@ -144,7 +144,6 @@ test('chat: greedy reply equal to native, Stop, KV reuse, reload and offline rel
   assert.match(first.stats, /First token after [\d.]+ s · [\d.]+ tokens\/s/);
   assert.equal(await page.inputValue('#prompt'), '', 'the composer is cleared after sending');
   assert.ok(await page.isHidden('#stop'));
-  await page.screenshot({ path: join(ARTIFACTS, 'chat-light.png') });
 
   // A second turn: Stop after its first token; the shared prefix came from the KV cache.
   await send(page, 'And of Germany?');
@@ -158,6 +157,38 @@ test('chat: greedy reply equal to native, Stop, KV reuse, reload and offline rel
   assert.ok(second.stop === 'cancelled' || second.ids.length < TOKENS, JSON.stringify(second));
   assert.ok(second.reused > 0, `reused tokens: ${second.reused}`);
   assert.deepEqual(await conversationTitles(page), [PROMPT]);
+  await page.screenshot({ path: join(ARTIFACTS, 'chat-light.png') });
+
+  // Edit and resend the last message; Esc stops that reply.
+  await page.click('#messages button[data-action="edit"]');
+  assert.equal(await page.inputValue('#prompt'), 'And of Germany?');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt');
+  await send(page, 'And of Italy?');
+  await page.waitForFunction(
+    () => document.querySelector('#messages article[data-state="streaming"] .message-body')?.textContent.trim(),
+    null,
+    { timeout: 10 * MINUTES },
+  );
+  await page.keyboard.press('Escape');
+  const edited = await waitForReply(page, 3);
+  let shown = await messages(page);
+  assert.deepEqual(shown.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+  assert.equal(shown[2].text, 'And of Italy?');
+  assert.ok(edited.stop === 'cancelled' || edited.ids.length < TOKENS, JSON.stringify(edited));
+  assert.ok(edited.reused > 0, `reused tokens: ${edited.reused}`);
+
+  // Regenerate the last reply: it is replaced, not added to.
+  await page.click('#messages button[data-action="regenerate"]');
+  await page.waitForFunction(
+    () => document.querySelector('#messages article[data-state="streaming"] .message-body')?.textContent.trim(),
+    null,
+    { timeout: 10 * MINUTES },
+  );
+  await page.click('#stop');
+  await waitForReply(page, 3);
+  shown = await messages(page);
+  assert.equal(shown.length, 4);
+  assert.equal(shown[2].text, 'And of Italy?');
 
   // Dark theme through the toggle (system → light → dark), and a phone-sized screen.
   await page.click('#theme-toggle');

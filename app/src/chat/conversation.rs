@@ -28,6 +28,17 @@ impl From<&GenerationStats> for ReplyStats {
     }
 }
 
+/// Two significant digits for slow rates (a software GPU), fewer for fast ones.
+fn rate(per_second: f64) -> String {
+    if per_second >= 10.0 {
+        format!("{per_second:.0}")
+    } else if per_second >= 1.0 {
+        format!("{per_second:.1}")
+    } else {
+        format!("{per_second:.2}")
+    }
+}
+
 impl ReplyStats {
     /// One line under a reply: time to first token, speed, and why it stopped early.
     pub fn summary(&self) -> String {
@@ -36,7 +47,7 @@ impl ReplyStats {
                 "First token after {:.1} s",
                 self.time_to_first_token_ms / 1000.0
             ),
-            format!("{:.1} tokens/s", self.decode_tok_s),
+            format!("{} tokens/s", rate(self.decode_tok_s)),
         ];
         match self.stop {
             StopReason::Cancelled => parts.push("stopped".into()),
@@ -302,6 +313,11 @@ mod tests {
             "First token after 1.2 s · 5.7 tokens/s · stopped"
         );
         assert_eq!(stats.dropped_notice(), None);
+        stats.decode_tok_s = 0.0612;
+        stats.stop = StopReason::EndOfGeneration;
+        assert_eq!(stats.summary(), "First token after 1.2 s · 0.06 tokens/s");
+        stats.decode_tok_s = 42.4;
+        assert_eq!(stats.summary(), "First token after 1.2 s · 42 tokens/s");
         stats.dropped_messages = 3;
         assert_eq!(
             stats.dropped_notice().unwrap(),

@@ -190,7 +190,7 @@ pub fn render_conversation_list(conversations: &[Conversation], current: &str) {
         item.append_child(&open).ok();
         for (action, label, name) in [
             ("rename", "✎", format!("Rename “{title}”")),
-            ("delete", "🗑", format!("Delete “{title}”")),
+            ("delete", "✕", format!("Delete “{title}”")),
         ] {
             let button = text_element("button", "icon-button", label);
             let _ = button.set_attribute("type", "button");
