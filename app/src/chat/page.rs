@@ -24,7 +24,8 @@ pub(super) struct Chat {
     /// The open conversation (saved once it has a message).
     pub current: Conversation,
     generation: Option<Generation>,
-    model_ready: bool,
+    /// `none`, `loading`, `ready` or `error` (see `model_state`).
+    model: String,
     /// The composer holds the last user message, to be resent in its place.
     editing: bool,
     pub settings: super::settings::ChatSettings,
@@ -95,7 +96,9 @@ pub(super) fn render_list() {
 }
 
 fn render_controls() {
-    let (generating, ready, editing) = with(|c| (c.generation.is_some(), c.model_ready, c.editing));
+    let (generating, model, editing) =
+        with(|c| (c.generation.is_some(), c.model.clone(), c.editing));
+    let ready = model == "ready";
     if let Some(send) = by_id_as::<HtmlButtonElement>("send") {
         send.set_disabled(generating || !ready);
         send.set_text_content(Some(if editing { "Resend" } else { "Send" }));
@@ -103,7 +106,11 @@ fn render_controls() {
     if let Some(stop) = by_id_as::<HtmlButtonElement>("stop") {
         stop.set_hidden(!generating);
     }
-    let hint = if !ready {
+    let hint = if model == "loading" {
+        "The model is loading; you can send once it is ready."
+    } else if model == "error" {
+        "The model could not be loaded; see above for what to do."
+    } else if !ready {
         "Load a model to start chatting."
     } else if generating {
         "Writing a reply… Esc or Stop ends it."
@@ -268,7 +275,7 @@ fn send() {
         return;
     };
     let text = prompt.value();
-    if text.trim().is_empty() || busy() || !with(|c| c.model_ready) {
+    if text.trim().is_empty() || busy() || !with(|c| c.model == "ready") {
         return;
     }
     prompt.set_value("");
@@ -294,7 +301,7 @@ pub(super) fn stop() {
 }
 
 fn regenerate() {
-    if busy() || !with(|c| c.model_ready) {
+    if busy() || !with(|c| c.model == "ready") {
         return;
     }
     let ok = with(|c| match c.current.messages.last() {
@@ -489,8 +496,8 @@ fn toggle_nav() {
     }
 }
 
-fn set_model_ready(state: &str) {
-    with(|c| c.model_ready = state == "ready");
+fn set_model_state(state: &str) {
+    with(|c| c.model = state.to_string());
     render_controls();
 }
 
@@ -581,11 +588,11 @@ pub(super) fn mount() {
                 .ok()
                 .and_then(|s| s.as_string())
                 .unwrap_or_default();
-            set_model_ready(&state);
+            set_model_state(&state);
         });
     }
     if let Some(state) = document.body().and_then(|b| b.get_attribute("data-model")) {
-        set_model_ready(&state);
+        set_model_state(&state);
     }
     with(|c| c.current = fresh_conversation());
     spawn_local(async {
