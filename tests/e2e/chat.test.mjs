@@ -295,8 +295,11 @@ test('chat: model HTML is shown as text, code blocks kept; export, rename and de
   );
   await page.screenshot({ path: join(ARTIFACTS, 'chat-markdown.png') });
 
+  assert.equal(await page.locator('#messages button[data-action]').count(), 0, 'no regenerate without a model');
+
   // Export as JSON and as Markdown: downloads holding the conversation.
   await openSettings(page);
+  await page.screenshot({ path: join(ARTIFACTS, 'chat-settings.png') });
   const [json] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
   assert.equal(json.suggestedFilename(), 'hearth-conversations.json');
   const exported = JSON.parse(readFileSync(await json.path(), 'utf8'));

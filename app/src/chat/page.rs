@@ -86,7 +86,7 @@ fn render_messages() {
         view::render_messages(&MessageListState {
             conversation: &c.current,
             streaming,
-            actions: c.generation.is_none(),
+            actions: c.generation.is_none() && c.model == "ready",
         });
     });
 }
@@ -497,7 +497,11 @@ fn toggle_nav() {
 }
 
 fn set_model_state(state: &str) {
-    with(|c| c.model = state.to_string());
+    let changed = with(|c| std::mem::replace(&mut c.model, state.to_string()) != state);
+    if changed {
+        // Regenerate and edit are offered only with a model to answer.
+        render_messages();
+    }
     render_controls();
 }
 

@@ -43,7 +43,7 @@ pub struct MessageListState<'a> {
     pub conversation: &'a Conversation,
     /// Index of the reply being streamed, with its text so far.
     pub streaming: Option<(usize, &'a str)>,
-    /// Offer regenerate/edit (nothing is being generated).
+    /// Offer regenerate/edit (a model is ready and nothing is being generated).
     pub actions: bool,
 }
 
