@@ -17,6 +17,7 @@ thread_local! {
 /// Starts the app: offline support first, then the engine, then a check that WebGPU computes.
 #[wasm_bindgen]
 pub async fn start() -> Result<(), JsValue> {
+    crate::chat::mount();
     set_text("offline-status", "Preparing offline use…");
     match register_and_wait_for_control().await {
         Ok(()) => {
@@ -84,6 +85,11 @@ pub fn gpu_self_test(a: Vec<f32>, b: Vec<f32>) -> Promise {
     })
 }
 
+/// The engine, once started.
+pub fn engine() -> Option<Engine> {
+    ENGINE.with(|e| e.borrow().clone())
+}
+
 fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => f(engine),
@@ -122,11 +128,42 @@ pub async fn load_model(
     manifest_url: String,
     on_event: Option<Function>,
 ) -> Result<JsValue, JsValue> {
-    crate::models::check_storage(&manifest_url).await?;
-    let promise = with_engine(|engine| {
-        engine.request_with_events(|id| ToWorker::LoadModel { id, manifest_url }, on_event)
-    });
-    JsFuture::from(promise).await
+    use crate::model_state::announce;
+    announce("loading", &manifest_url, "", 0);
+    let loaded = async {
+        crate::models::check_storage(&manifest_url).await?;
+        let url = manifest_url.clone();
+        let promise = with_engine(|engine| {
+            engine.request_with_events(
+                |id| ToWorker::LoadModel {
+                    id,
+                    manifest_url: url,
+                },
+                on_event,
+            )
+        });
+        JsFuture::from(promise).await
+    }
+    .await;
+    match loaded
+        .as_ref()
+        .map(|v| serde_wasm_bindgen::from_value::<FromWorker>(v.clone()))
+    {
+        Ok(Ok(FromWorker::Loaded { model, context, .. })) => {
+            announce("ready", &manifest_url, &model.name, context)
+        }
+        _ => announce("error", &manifest_url, "", 0),
+    }
+    loaded
+}
+
+/// Adds the conversations of a JSON export to the stored ones; resolves with how many.
+#[wasm_bindgen]
+pub async fn import_conversations(json: String) -> Result<u32, JsValue> {
+    crate::chat::import(&json)
+        .await
+        .map(|n| n as u32)
+        .map_err(|e| js_sys::Error::new(&e).into())
 }
 
 /// Generates a reply to `messages` (`[{role, content}]`) with `settings` (any of

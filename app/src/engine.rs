@@ -136,6 +136,16 @@ impl Engine {
         build: impl FnOnce(u32) -> ToWorker,
         on_event: Option<Function>,
     ) -> Promise {
+        self.start(build, on_event).1
+    }
+
+    /// Like [`Self::request_with_events`], also returning the request's id (to cancel it
+    /// before its first event arrives).
+    pub fn start(
+        &self,
+        build: impl FnOnce(u32) -> ToWorker,
+        on_event: Option<Function>,
+    ) -> (u32, Promise) {
         let id = {
             let mut state = self.state.borrow_mut();
             state.next_id = state.next_id.wrapping_add(1);
@@ -143,7 +153,7 @@ impl Engine {
         };
         let message = match serde_wasm_bindgen::to_value(&build(id)) {
             Ok(m) => m,
-            Err(e) => return Promise::reject(&js_sys::Error::new(&e.to_string())),
+            Err(e) => return (id, Promise::reject(&js_sys::Error::new(&e.to_string()))),
         };
         let state = self.state.clone();
         let promise = Promise::new(&mut |resolve, reject| {
@@ -153,7 +163,7 @@ impl Engine {
                 .insert(id, (resolve, reject, on_event.clone()));
         });
         self.post(message);
-        promise
+        (id, promise)
     }
 }
 

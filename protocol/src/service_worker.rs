@@ -18,6 +18,8 @@ pub enum SwRequest {
     EvictModel { manifest_url: String },
     /// Delete stored chunks that no known manifest references.
     EvictUnreferenced,
+    /// Delete every stored chunk and forget every manifest ("delete all data").
+    EvictAll,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

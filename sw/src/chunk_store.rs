@@ -223,4 +223,16 @@ impl ChunkStore {
         }
         commit(transaction, &stored).await
     }
+
+    /// Forgets every manifest and deletes every chunk, in one transaction.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        let transaction = self
+            .db
+            .transaction(&[MANIFESTS, CHUNKS], TransactionMode::ReadWrite)?;
+        let manifests = transaction.object_store(MANIFESTS)?;
+        let stored = transaction.object_store(CHUNKS)?;
+        manifests.clear()?;
+        stored.clear()?;
+        commit(transaction, &stored).await
+    }
 }

@@ -16,6 +16,7 @@ pub async fn reply(request: SwRequest) -> SwReply {
         SwRequest::StorageEstimate => storage_estimate().await,
         SwRequest::EvictModel { manifest_url } => evict_model(&manifest_url).await,
         SwRequest::EvictUnreferenced => evict_unreferenced().await,
+        SwRequest::EvictAll => evict_all().await,
         other => Err(format!("{other:?} is not a storage request")),
     };
     result.unwrap_or_else(|message| SwReply::Error { message })
@@ -87,6 +88,22 @@ async fn evict_unreferenced() -> Result<SwReply, String> {
     let orphans = unreferenced(&store.chunk_keys().await.map_err(failed)?, &known);
     let sizes = store.chunk_sizes(&orphans).await.map_err(failed)?;
     store.evict(None, &orphans).await.map_err(failed)?;
+    Ok(SwReply::Evicted {
+        chunks: sizes.len() as u32,
+        bytes: sizes.iter().map(|(_, size)| size).sum(),
+    })
+}
+
+async fn evict_all() -> Result<SwReply, String> {
+    let store = ChunkStore::open().await.map_err(failed)?;
+    let chunks: Vec<String> = store
+        .chunk_keys()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .collect();
+    let sizes = store.chunk_sizes(&chunks).await.map_err(failed)?;
+    store.clear().await.map_err(failed)?;
     Ok(SwReply::Evicted {
         chunks: sizes.len() as u32,
         bytes: sizes.iter().map(|(_, size)| size).sum(),

@@ -4,41 +4,10 @@
 // nothing, an offline start, a quota too small for the model, and models on another origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT, startServer, launchBrowser } from './support.mjs';
+import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart } from './support.mjs';
 
 const PROMPT = 'What is the capital of France?';
 const TOKENS = 4;
-const MODEL = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
-
-// The native engine's greedy reply (lavapipe), with each step's top-1 − top-2 logit margin.
-function nativeReply() {
-  const [cmd, pre] = process.env.HEARTH_XTASK ? [process.env.HEARTH_XTASK, []] : ['cargo', ['xtask']];
-  const run = spawnSync(
-    cmd,
-    [...pre, 'generate', '--model', MODEL, '--prompt', PROMPT, '--max-tokens', String(TOKENS), '--json'],
-    { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
-  );
-  assert.equal(run.status, 0, run.stderr);
-  const lines = run.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-// Ids compared up to the first step where the native run's own top-2 logits are within 1e-3:
-// SwiftShader and lavapipe sum in different orders, so an exact tie may flip.
-function assertSameReply(browserIds, native) {
-  let steps = native.ids.length;
-  const close = native.margins.findIndex((m) => m < 1e-3);
-  if (close >= 0) steps = close + 1;
-  assert.ok(steps > 0);
-  assert.deepEqual(browserIds.slice(0, steps), native.ids.slice(0, steps));
-}
-
-async function waitForStart(page) {
-  await page.waitForSelector('#offline-status[data-state="ready"]', { timeout: 60_000 });
-  await page.evaluate(() => window.hearth.started);
-}
 
 // Loads the catalog's first model; resolves with { loaded, events }.
 function loadFirstModel(page) {
@@ -78,7 +47,7 @@ async function chunkRequests(server) {
 }
 
 test('first load, reply equal to native, reload without downloads, offline', async (t) => {
-  const native = nativeReply();
+  const native = nativeReply(PROMPT, TOKENS);
   const server = await startServer(['--test-hooks']);
   const browser = await launchBrowser();
   t.after(async () => {

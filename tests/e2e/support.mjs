@@ -1,6 +1,7 @@
 // Shared set-up for Hearth's browser tests: the real dev server (`cargo xtask serve`) and
 // Debian's Chromium with WebGPU on SwiftShader, driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -121,4 +122,37 @@ export function testHooks(base) {
     /// e.g. { corrupt: { 'net_part1.gguf.chunk': 1 }, cut: { 'net_part2.gguf.chunk': 3 } }
     faults: (faults) => call('faults', faults),
   };
+}
+
+/// The packed model's source file, which `cargo xtask generate` runs natively.
+export const MODEL_FILE = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
+
+/// The native engine's greedy reply to `prompt` (lavapipe), with each step's top-1 − top-2
+/// logit margin: { prompt_ids, ids, text, margins }.
+export function nativeReply(prompt, maxTokens) {
+  const [cmd, pre] = process.env.HEARTH_XTASK ? [process.env.HEARTH_XTASK, []] : ['cargo', ['xtask']];
+  const run = spawnSync(
+    cmd,
+    [...pre, 'generate', '--model', MODEL_FILE, '--prompt', prompt, '--max-tokens', String(maxTokens), '--json'],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/// Ids compared up to the first step where the native run's own top-2 logits are within 1e-3:
+/// SwiftShader and lavapipe sum in different orders, so an exact tie may flip.
+export function assertSameReply(browserIds, native) {
+  let steps = native.ids.length;
+  const close = native.margins.findIndex((m) => m < 1e-3);
+  if (close >= 0) steps = close + 1;
+  assert.ok(steps > 0);
+  assert.deepEqual(browserIds.slice(0, steps), native.ids.slice(0, steps));
+}
+
+/// Resolves once the page's start-up finished (service worker controlling, engine checked).
+export async function waitForStart(page) {
+  await page.waitForSelector('#offline-status[data-state="ready"]', { timeout: 60_000 });
+  await page.evaluate(() => window.hearth.started);
 }
