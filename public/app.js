@@ -11,6 +11,7 @@ window.hearth = {
   loadModel: hearth.load_model,
   generate: hearth.generate,
   cancel: hearth.cancel,
+  unloadModel: hearth.unload_model,
 };
 window.hearth.started = hearth.start().catch((e) => {
   console.error('Hearth failed to start:', e);

@@ -38,6 +38,7 @@ pub async fn start() -> Result<(), JsValue> {
 
     let engine = Engine::spawn()?;
     ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+    crate::models::start();
 
     set_text("gpu-status", "Checking WebGPU…");
     let reply = JsFuture::from(gpu_self_test(vec![1.0, 2.0, 3.0], vec![0.5, 0.25, 0.125])).await;
@@ -84,7 +85,7 @@ pub fn gpu_self_test(a: Vec<f32>, b: Vec<f32>) -> Promise {
     })
 }
 
-fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
+pub(crate) fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => f(engine),
         None => Promise::reject(&js_sys::Error::new("the engine has not started")),
@@ -158,6 +159,12 @@ pub fn generate(messages: JsValue, settings: JsValue, on_event: Option<Function>
             on_event,
         )
     })
+}
+
+/// Drops the loaded model and frees its GPU memory; resolves with `{type: 'unloaded', id}`.
+#[wasm_bindgen]
+pub fn unload_model() -> Promise {
+    with_engine(|engine| engine.request(|id| ToWorker::Unload { id }))
 }
 
 /// Stops request `id` (a load or a reply; ids arrive with its events).

@@ -9,8 +9,7 @@ mod dom;
 #[cfg(target_arch = "wasm32")]
 mod engine;
 #[cfg(target_arch = "wasm32")]
-mod models;
-#[cfg(target_arch = "wasm32")]
 mod service_worker;
 
 pub mod describe;
+pub mod models;

@@ -9,13 +9,13 @@
 use super::errors::{engine_error, take_gpu_error, Failure};
 use super::{fetch, is_cancelled, post};
 use crate::engine::{GpuModel, LoadOptions, ModelLoader};
+use crate::gguf::model_facts;
 use crate::gpu::GpuContext;
 use crate::session::ChatSession;
 use crate::tokenizer::Tokenizer;
-use crate::gguf::model_facts;
 use hearth_protocol::{ErrorKind, FromWorker, LoadStage, ModelFacts, ModelManifest};
-use wasm_bindgen_futures::JsFuture;
 use std::sync::Arc;
+use wasm_bindgen_futures::JsFuture;
 
 /// Manifests are small; a larger one is not ours.
 const MANIFEST_LIMIT: usize = 4 << 20;
@@ -156,7 +156,9 @@ pub async fn load_file(
                 format!("{name} ended after {done} of {total} bytes"),
             ));
         }
-        loader.push(&buffer).map_err(|e| named(name, engine_error(e)))?;
+        loader
+            .push(&buffer)
+            .map_err(|e| named(name, engine_error(e)))?;
         done += buffer.len() as u64;
         progress(id, LoadStage::Read, done, total);
         if let Some(f) = take_gpu_error() {
@@ -168,9 +170,8 @@ pub async fn load_file(
         .header()
         .ok_or_else(|| no_header(name))
         .and_then(|h| {
-            model_facts(h, name.trim_end_matches(".gguf")).map_err(|e| {
-                Failure::new(ErrorKind::Model, format!("{name} cannot be used: {e}"))
-            })
+            model_facts(h, name.trim_end_matches(".gguf"))
+                .map_err(|e| Failure::new(ErrorKind::Model, format!("{name} cannot be used: {e}")))
         })?;
     finish(id, gpu, loader, facts, started)
         .await
