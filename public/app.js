@@ -12,6 +12,7 @@ window.hearth = {
   generate: hearth.generate,
   cancel: hearth.cancel,
   importConversations: hearth.import_conversations,
+  unloadModel: hearth.unload_model,
 };
 window.hearth.started = hearth.start().catch((e) => {
   console.error('Hearth failed to start:', e);

@@ -39,6 +39,7 @@ pub async fn start() -> Result<(), JsValue> {
 
     let engine = Engine::spawn()?;
     ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+    crate::models::start();
 
     set_text("gpu-status", "Checking WebGPU…");
     let reply = JsFuture::from(gpu_self_test(vec![1.0, 2.0, 3.0], vec![0.5, 0.25, 0.125])).await;
@@ -90,7 +91,7 @@ pub fn engine() -> Option<Engine> {
     ENGINE.with(|e| e.borrow().clone())
 }
 
-fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
+pub(crate) fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => f(engine),
         None => Promise::reject(&js_sys::Error::new("the engine has not started")),
@@ -128,8 +129,8 @@ pub async fn load_model(
     manifest_url: String,
     on_event: Option<Function>,
 ) -> Result<JsValue, JsValue> {
-    use crate::model_state::announce;
-    announce("loading", &manifest_url, "", 0);
+    use crate::models::readiness::{announce, Readiness};
+    announce(Readiness::Loading, &manifest_url, "", None);
     let loaded = async {
         crate::models::check_storage(&manifest_url).await?;
         let url = manifest_url.clone();
@@ -150,9 +151,9 @@ pub async fn load_model(
         .map(|v| serde_wasm_bindgen::from_value::<FromWorker>(v.clone()))
     {
         Ok(Ok(FromWorker::Loaded { model, context, .. })) => {
-            announce("ready", &manifest_url, &model.name, context)
+            announce(Readiness::Ready, &manifest_url, &model.name, Some(context))
         }
-        _ => announce("error", &manifest_url, "", 0),
+        _ => announce(Readiness::Error, &manifest_url, "", None),
     }
     loaded
 }
@@ -195,6 +196,12 @@ pub fn generate(messages: JsValue, settings: JsValue, on_event: Option<Function>
             on_event,
         )
     })
+}
+
+/// Drops the loaded model and frees its GPU memory; resolves with `{type: 'unloaded', id}`.
+#[wasm_bindgen]
+pub fn unload_model() -> Promise {
+    with_engine(|engine| engine.request(|id| ToWorker::Unload { id }))
 }
 
 /// Stops request `id` (a load or a reply; ids arrive with its events).

@@ -70,6 +70,7 @@ impl Engine {
             }
             FromWorker::GpuSelfTest { id, .. }
             | FromWorker::Loaded { id, .. }
+            | FromWorker::Unloaded { id }
             | FromWorker::Done { id, .. } => self.settle(id, Ok(data)),
             FromWorker::LoadProgress { id, .. } | FromWorker::Token { id, .. } => {
                 let callback = self
@@ -146,6 +147,26 @@ impl Engine {
         build: impl FnOnce(u32) -> ToWorker,
         on_event: Option<Function>,
     ) -> (u32, Promise) {
+        self.send(build, None, on_event)
+    }
+
+    /// Like [`Self::request_with_events`], with a value serde cannot carry (a `File`) set as
+    /// the message's field `attachment.0`.
+    pub fn request_with_attachment(
+        &self,
+        build: impl FnOnce(u32) -> ToWorker,
+        attachment: (&str, &JsValue),
+        on_event: Option<Function>,
+    ) -> Promise {
+        self.send(build, Some(attachment), on_event).1
+    }
+
+    fn send(
+        &self,
+        build: impl FnOnce(u32) -> ToWorker,
+        attachment: Option<(&str, &JsValue)>,
+        on_event: Option<Function>,
+    ) -> (u32, Promise) {
         let id = {
             let mut state = self.state.borrow_mut();
             state.next_id = state.next_id.wrapping_add(1);
@@ -155,6 +176,11 @@ impl Engine {
             Ok(m) => m,
             Err(e) => return (id, Promise::reject(&js_sys::Error::new(&e.to_string()))),
         };
+        if let Some((key, value)) = attachment {
+            if let Err(e) = js_sys::Reflect::set(&message, &key.into(), value) {
+                return (id, Promise::reject(&e));
+            }
+        }
         let state = self.state.clone();
         let promise = Promise::new(&mut |resolve, reject| {
             state

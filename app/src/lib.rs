@@ -9,11 +9,8 @@ mod dom;
 #[cfg(target_arch = "wasm32")]
 mod engine;
 #[cfg(target_arch = "wasm32")]
-mod model_state;
-#[cfg(target_arch = "wasm32")]
-mod models;
-#[cfg(target_arch = "wasm32")]
 mod service_worker;
 
 pub mod chat;
 pub mod describe;
+pub mod models;

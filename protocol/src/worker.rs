@@ -14,6 +14,12 @@ pub enum ToWorker {
     /// `net_metadata.json` is at `manifest_url`, replacing any loaded model. Answered by
     /// `LoadProgress` events, then `Loaded` or `Error`.
     LoadModel { id: u32, manifest_url: String },
+    /// Load a GGUF file from this device, replacing any loaded model. The `File` itself travels
+    /// beside this message as its `file` field (serde cannot carry it); the worker reads it in
+    /// pieces. Answered like `LoadModel`, with `Read` progress.
+    LoadFile { id: u32, name: String, size: u64 },
+    /// Drop the loaded model and free its GPU memory. Answered by `Unloaded`.
+    Unload { id: u32 },
     /// Reply to a conversation: `Token` events, then `Done` or `Error`.
     Generate {
         id: u32,
@@ -69,6 +75,8 @@ pub enum LoadStage {
     Download,
     /// Tensors written into GPU buffers.
     Upload,
+    /// A local file read piece by piece (each piece goes to the GPU as it arrives).
+    Read,
 }
 
 /// Why a generation ended.
@@ -149,6 +157,10 @@ pub enum FromWorker {
         /// Positions the KV cache holds.
         context: u32,
         load_ms: f64,
+    },
+    /// The model was dropped and its GPU buffers destroyed.
+    Unloaded {
+        id: u32,
     },
     /// A piece of the reply's text (whole UTF-8), with the token that completed it.
     Token {

@@ -244,3 +244,41 @@ fn bad_input_is_an_error_not_a_panic() {
     let e = loader.finish().err().expect("incomplete").to_string();
     assert!(e.contains("ended early"), "{e}");
 }
+
+/// A model switch must not keep the old model's GPU memory until the garbage collector runs
+/// (in the browser, dropping a wgpu buffer frees nothing): dropping a model destroys its
+/// buffers, so any later use of them is an error.
+#[test]
+fn dropping_a_model_destroys_its_gpu_buffers() {
+    let bytes = tiny_q6k();
+    let gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
+    let buffers: Vec<wgpu::Buffer> = gpu.buffers().into_iter().cloned().collect();
+    let owned: u64 = buffers.iter().map(wgpu::Buffer::size).sum();
+    assert!(
+        owned >= gpu.weight_bytes(),
+        "{owned} bytes listed, {} of weights alone",
+        gpu.weight_bytes()
+    );
+    let ctx = ctx();
+    let probe = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("probe"),
+        size: 16,
+        usage: wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let copy_error = |from: &wgpu::Buffer| {
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(from, 0, &probe, 0, 16);
+        ctx.queue.submit([encoder.finish()]);
+        pollster::block_on(scope.pop())
+    };
+    for b in &buffers {
+        assert!(copy_error(b).is_none(), "a live buffer can be copied from");
+    }
+    drop(gpu);
+    for b in &buffers {
+        let e = copy_error(b).expect("a dropped model's buffer is destroyed");
+        assert!(e.to_string().to_lowercase().contains("destroyed"), "{e}");
+    }
+}

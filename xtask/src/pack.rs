@@ -8,9 +8,8 @@ use hearth_protocol::manifest::{
     self, CatalogEntry, ChunkEntry, FileDigest, ModelCatalog, ModelFacts, ModelManifest,
     CATALOG_FILE, FORMAT_VERSION, MANIFEST_FILE,
 };
-use hearth_worker::gguf::{GgmlType, GgufHeader};
+use hearth_worker::gguf::GgufHeader;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -183,51 +182,7 @@ fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize
 
 /// What the catalog and the loader's checks need, from the GGUF header.
 pub fn model_facts(header: &GgufHeader, path: &Path) -> Result<ModelFacts> {
-    let architecture = header
-        .get_str("general.architecture")
-        .context("the GGUF names no general.architecture")?
-        .to_string();
-    let name = header
-        .get_str("general.name")
-        .map(str::to_string)
-        .unwrap_or_else(|| default_id(path));
-    let mut parameter_count = 0u64;
-    let mut tensor_bytes = 0u64;
-    let mut bytes_by_type: HashMap<GgmlType, u64> = HashMap::new();
-    for tensor in &header.tensors {
-        parameter_count += tensor.n_elements().unwrap_or(0);
-        let bytes = tensor.byte_size()?;
-        tensor_bytes += bytes;
-        *bytes_by_type.entry(tensor.ggml_type).or_default() += bytes;
-    }
-    let quantization = bytes_by_type
-        .into_iter()
-        .max_by_key(|&(ty, bytes)| (bytes, ty.id()))
-        .map(|(ty, _)| ty.name().to_uppercase())
-        .unwrap_or_default();
-    let context_length = header
-        .get(&format!("{architecture}.context_length"))
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    let vocab_size = header
-        .get("tokenizer.ggml.tokens")
-        .and_then(|v| v.as_array())
-        .map(|a| a.len() as u64)
-        .or_else(|| {
-            header
-                .get(&format!("{architecture}.vocab_size"))
-                .and_then(|v| v.as_u64())
-        })
-        .unwrap_or(0);
-    Ok(ModelFacts {
-        name,
-        architecture,
-        parameter_count,
-        quantization,
-        context_length,
-        vocab_size,
-        tensor_bytes,
-    })
+    Ok(hearth_worker::gguf::model_facts(header, &default_id(path))?)
 }
 
 /// Adds or replaces `entry` in `out/models.json`.
@@ -259,6 +214,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_worker::gguf::GgmlType;
     use hearth_worker::gguf::{GgufWriter, MetadataValue};
 
     fn tiny_gguf(path: &Path, data_len: usize) {

@@ -24,7 +24,7 @@ pub(super) struct Chat {
     /// The open conversation (saved once it has a message).
     pub current: Conversation,
     generation: Option<Generation>,
-    /// `none`, `loading`, `ready` or `error` (see `model_state`).
+    /// `none`, `loading`, `ready` or `error` (see `models::readiness`).
     model: String,
     /// The composer holds the last user message, to be resent in its place.
     editing: bool,
@@ -586,7 +586,7 @@ pub(super) fn mount() {
         });
     }
     if let Some(window) = web_sys::window() {
-        listen(&window, crate::model_state::EVENT, |e| {
+        listen(&window, crate::models::readiness::EVENT, |e| {
             let state = js_sys::Reflect::get(&e, &"detail".into())
                 .and_then(|d| js_sys::Reflect::get(&d, &"state".into()))
                 .ok()

@@ -78,8 +78,8 @@ pub struct GpuModel {
     pub(super) kernels: Kernels,
     pub(super) acts: Activations,
     pub(super) step: StepUniform,
-    /// Kept alive: the attention bindings refer to it.
-    pub(super) _kv: KvCache,
+    /// The attention bindings refer to it.
+    pub(super) kv: KvCache,
     pub(super) layers: Vec<LayerBindings>,
     pub(super) rope: RopeBinding,
     pub(super) swiglu: SwiGluBinding,
@@ -273,7 +273,7 @@ impl GpuModel {
             kernels,
             acts,
             step,
-            _kv: kv,
+            kv,
             layers,
             rope,
             swiglu,
@@ -326,5 +326,30 @@ impl GpuModel {
     /// Largest `k` that [`Self::forward`] accepts.
     pub fn max_k(&self) -> u32 {
         TopK::MAX_K.min(self.config.vocab_size as u32)
+    }
+
+    /// The large buffers the model owns: weights, KV cache, activations, readback staging.
+    pub fn buffers(&self) -> Vec<&wgpu::Buffer> {
+        let a = &self.acts;
+        self.weights
+            .buffers()
+            .chain(self.kv.buffers())
+            .chain([
+                &a.ids, &a.x, &a.h, &a.q, &a.k, &a.v, &a.att, &a.gate, &a.up, &a.logits,
+            ])
+            .chain(self.readouts.values().map(|r| &r.staging))
+            .collect()
+    }
+}
+
+impl Drop for GpuModel {
+    /// A WebGPU buffer's memory is otherwise freed only when the garbage collector gets to its
+    /// JS object (wgpu's web backend does nothing on drop), which may be long after a model
+    /// switch has allocated the next model beside it. `destroy` frees it now; work already
+    /// submitted still completes first.
+    fn drop(&mut self) {
+        for buffer in self.buffers() {
+            buffer.destroy();
+        }
     }
 }

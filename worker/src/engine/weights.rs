@@ -42,6 +42,16 @@ impl ModelWeights {
             + vectors.map(wgpu::Buffer::size).sum::<u64>()
     }
 
+    /// Every buffer holding a weight.
+    pub fn buffers(&self) -> impl Iterator<Item = &wgpu::Buffer> {
+        let vectors = std::iter::once(&self.output_norm)
+            .chain(self.rope_freqs.as_ref())
+            .chain(self.layers.iter().flat_map(|l| [&l.attn_norm, &l.ffn_norm]));
+        self.matrices()
+            .flat_map(|m| m.parts().iter().map(|p| &p.buffer))
+            .chain(vectors)
+    }
+
     /// Every quantized matrix, for building one pipeline per weight type.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuWeight> {
         std::iter::once(&self.token_embd)

@@ -7,6 +7,7 @@
 //! `general.alignment`; the data section.
 
 mod error;
+mod facts;
 mod header;
 mod reader;
 mod types;
@@ -14,6 +15,7 @@ mod value;
 mod writer;
 
 pub use error::GgufError;
+pub use facts::{model_facts, FactsError};
 pub use header::{GgufHeader, TensorInfo, DEFAULT_ALIGNMENT};
 pub use reader::{GgufReader, Limits};
 pub use types::{element_count, tensor_bytes, GgmlType, ShapeError};

@@ -102,6 +102,16 @@ pub struct GpuWeight {
     bytes_written: u64,
 }
 
+/// Frees the buffers now rather than when the browser's garbage collector gets to them, so a
+/// cancelled or failed load (whose loader is dropped) returns its GPU memory at once.
+impl Drop for GpuWeight {
+    fn drop(&mut self) {
+        for part in &self.parts {
+            part.buffer.destroy();
+        }
+    }
+}
+
 impl GpuWeight {
     /// Allocates the buffers for a tensor whose bytes arrive later through [`Self::write_bytes`]
     /// or [`Self::write_rows`]. Parts are as large as the device's binding limit allows.

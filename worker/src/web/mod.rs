@@ -16,7 +16,7 @@ use crate::session::ChatSession;
 use errors::{gpu_error, Failure};
 use hearth_protocol::{ErrorKind, FromWorker, ToWorker};
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -29,6 +29,8 @@ struct State {
     queue: VecDeque<ToWorker>,
     busy: bool,
     cancelled: HashSet<u32>,
+    /// Local files of queued `LoadFile` requests, by request id.
+    files: HashMap<u32, web_sys::Blob>,
 }
 
 thread_local! {
@@ -69,8 +71,15 @@ fn is_cancelled(id: u32) -> bool {
 #[wasm_bindgen]
 pub fn start() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-            Ok(request) => receive(request),
+        let data = event.data();
+        let file = take_file(&data);
+        match serde_wasm_bindgen::from_value::<ToWorker>(data) {
+            Ok(request) => {
+                if let (ToWorker::LoadFile { id, .. }, Some(file)) = (&request, file) {
+                    STATE.with(|s| s.borrow_mut().files.insert(*id, file));
+                }
+                receive(request)
+            }
             Err(e) => post_error(
                 None,
                 Failure::new(
@@ -84,6 +93,18 @@ pub fn start() {
     // The handler lives as long as the worker.
     on_message.forget();
     post(&FromWorker::Ready);
+}
+
+/// A `File` (or any `Blob`) riding in the message's `file` field, taken out so that serde
+/// reads the rest.
+fn take_file(data: &JsValue) -> Option<web_sys::Blob> {
+    if !data.is_object() {
+        return None;
+    }
+    let key = JsValue::from_str("file");
+    let file: web_sys::Blob = js_sys::Reflect::get(data, &key).ok()?.dyn_into().ok()?;
+    let _ = js_sys::Reflect::delete_property(data.unchecked_ref::<js_sys::Object>(), &key);
+    Some(file)
 }
 
 fn receive(request: ToWorker) {
@@ -108,6 +129,7 @@ fn cancel(id: u32) {
         s.cancelled.insert(id);
         let before = s.queue.len();
         s.queue.retain(|r| request_id(r) != Some(id));
+        s.files.remove(&id);
         before != s.queue.len()
     });
     if queued {
@@ -122,6 +144,8 @@ fn request_id(request: &ToWorker) -> Option<u32> {
     match request {
         ToWorker::GpuSelfTest { id, .. }
         | ToWorker::LoadModel { id, .. }
+        | ToWorker::LoadFile { id, .. }
+        | ToWorker::Unload { id }
         | ToWorker::Generate { id, .. }
         | ToWorker::Cancel { id } => Some(*id),
     }
@@ -167,6 +191,33 @@ async fn handle(request: ToWorker) {
                 }
                 Err(f) => post_error(Some(id), f),
             }
+        }
+        ToWorker::LoadFile { id, name, size } => {
+            STATE.with(|s| s.borrow_mut().session = None);
+            let Some(file) = STATE.with(|s| s.borrow_mut().files.remove(&id)) else {
+                post_error(
+                    Some(id),
+                    Failure::new(
+                        ErrorKind::Other,
+                        "the file did not reach the engine; choose it again".into(),
+                    ),
+                );
+                return;
+            };
+            let result =
+                async { model_load::load_file(id, gpu().await?, &file, &name, size).await }.await;
+            match result {
+                Ok((session, reply)) => {
+                    STATE.with(|s| s.borrow_mut().session = Some(session));
+                    post(&reply);
+                }
+                Err(f) => post_error(Some(id), f),
+            }
+        }
+        ToWorker::Unload { id } => {
+            // Dropping the model destroys its GPU buffers.
+            STATE.with(|s| s.borrow_mut().session = None);
+            post(&FromWorker::Unloaded { id });
         }
         ToWorker::Generate {
             id,

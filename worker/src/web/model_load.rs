@@ -4,16 +4,18 @@
 //! the download runs and wasm memory holds little more than one piece at a time. The
 //! adapter's limits are checked as soon as the header is in (the first chunk): the loader
 //! plans every tensor's buffers then, so a device that cannot hold the model fails before the
-//! rest is downloaded.
+//! rest is downloaded. A local file takes the same path, read from its `Blob` piece by piece.
 
 use super::errors::{engine_error, take_gpu_error, Failure};
 use super::{fetch, is_cancelled, post};
 use crate::engine::{GpuModel, LoadOptions, ModelLoader};
+use crate::gguf::model_facts;
 use crate::gpu::GpuContext;
 use crate::session::ChatSession;
 use crate::tokenizer::Tokenizer;
-use hearth_protocol::{ErrorKind, FromWorker, LoadStage, ModelManifest};
+use hearth_protocol::{ErrorKind, FromWorker, LoadStage, ModelFacts, ModelManifest};
 use std::sync::Arc;
+use wasm_bindgen_futures::JsFuture;
 
 /// Manifests are small; a larger one is not ours.
 const MANIFEST_LIMIT: usize = 4 << 20;
@@ -100,6 +102,115 @@ pub async fn load(
         }
     }
     progress(id, LoadStage::Upload, total, total);
+    finish(id, gpu, loader, manifest.model, started).await
+}
+
+/// Pieces of a local file read at a time: large enough that reading is not the bottleneck,
+/// small enough that wasm memory stays small.
+const FILE_PIECE: u64 = 16 << 20;
+
+/// Loads a GGUF file from this device: read piece by piece (`Blob.slice`) into the same
+/// streaming loader, so the whole file is never in memory.
+pub async fn load_file(
+    id: u32,
+    gpu: Arc<GpuContext>,
+    file: &web_sys::Blob,
+    name: &str,
+    size: u64,
+) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
+    let started = js_sys::Date::now();
+    let total = file.size() as u64;
+    if total != size {
+        return Err(Failure::new(
+            ErrorKind::Model,
+            format!("{name} changed while it was being opened ({size} bytes, now {total})"),
+        ));
+    }
+    let mut loader = ModelLoader::new(gpu.clone(), Some(total), LoadOptions::default());
+    let mut buffer = Vec::new();
+    let mut done = 0u64;
+    progress(id, LoadStage::Read, 0, total);
+    while done < total {
+        if is_cancelled(id) {
+            return Err(cancelled());
+        }
+        let end = (done + FILE_PIECE).min(total);
+        let unreadable = |e: wasm_bindgen::JsValue| {
+            Failure::new(
+                ErrorKind::Model,
+                format!("{name} could not be read: {}", describe(&e)),
+            )
+        };
+        let piece = file
+            .slice_with_f64_and_f64(done as f64, end as f64)
+            .map_err(unreadable)?;
+        let bytes = JsFuture::from(piece.array_buffer())
+            .await
+            .map_err(unreadable)?;
+        let bytes = js_sys::Uint8Array::new(&bytes);
+        buffer.resize(bytes.length() as usize, 0);
+        bytes.copy_to(&mut buffer);
+        if buffer.is_empty() {
+            return Err(Failure::new(
+                ErrorKind::Model,
+                format!("{name} ended after {done} of {total} bytes"),
+            ));
+        }
+        loader
+            .push(&buffer)
+            .map_err(|e| named(name, engine_error(e)))?;
+        done += buffer.len() as u64;
+        progress(id, LoadStage::Read, done, total);
+        if let Some(f) = take_gpu_error() {
+            return Err(f);
+        }
+    }
+    progress(id, LoadStage::Upload, total, total);
+    let facts = loader
+        .header()
+        .ok_or_else(|| no_header(name))
+        .and_then(|h| {
+            model_facts(h, name.trim_end_matches(".gguf"))
+                .map_err(|e| Failure::new(ErrorKind::Model, format!("{name} cannot be used: {e}")))
+        })?;
+    finish(id, gpu, loader, facts, started)
+        .await
+        .map_err(|f| named(name, f))
+}
+
+fn no_header(name: &str) -> Failure {
+    Failure::new(
+        ErrorKind::Model,
+        format!("{name} is not a GGUF model file (it has no GGUF header)"),
+    )
+}
+
+/// A model error about a local file says which file.
+fn named(name: &str, f: Failure) -> Failure {
+    if f.kind == ErrorKind::Model && !f.message.contains(name) {
+        Failure::new(f.kind, format!("{name}: {}", f.message))
+    } else {
+        f
+    }
+}
+
+fn describe(e: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// The common end of both paths: the tokenizer from the header, the model built from what was
+/// uploaded, and the GPU's queue run so a late failure (out of memory) shows here.
+async fn finish(
+    id: u32,
+    gpu: Arc<GpuContext>,
+    loader: ModelLoader,
+    model: ModelFacts,
+    started: f64,
+) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
     let tokenizer = loader
         .header()
         .ok_or_else(|| Failure::new(ErrorKind::Model, "the file has no GGUF header".into()))
@@ -111,19 +222,19 @@ pub async fn load(
                 )
             })
         })?;
-    let model = loader.finish().map_err(engine_error)?;
+    let model_on_gpu = loader.finish().map_err(engine_error)?;
     // Writes are queued; a failure (e.g. out of memory) shows once the queue has run.
     crate::gpu::wait_idle(&gpu).await;
     if let Some(f) = take_gpu_error() {
         return Err(f);
     }
-    let context = model.capacity() as u32;
+    let context = model_on_gpu.capacity() as u32;
     let reply = FromWorker::Loaded {
         id,
-        model: manifest.model,
+        model,
         adapter: gpu.summary(),
         context,
         load_ms: js_sys::Date::now() - started,
     };
-    Ok((ChatSession::new(model, tokenizer), reply))
+    Ok((ChatSession::new(model_on_gpu, tokenizer), reply))
 }

@@ -55,6 +55,11 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// Every layer's K and V buffer.
+    pub fn buffers(&self) -> impl Iterator<Item = &wgpu::Buffer> {
+        self.k.iter().chain(&self.v)
+    }
+
     /// Bytes per layer per K or V: `capacity · n_kv_heads · head_dim · 4` (8 MiB for Llama
     /// 3.2 1B at 4096 positions).
     pub fn new(device: &wgpu::Device, shape: AttentionShape, n_layers: u32) -> Self {

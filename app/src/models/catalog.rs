@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// A catalog entry with its manifest's absolute URL.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ModelChoice {
     pub id: String,
     pub manifest_url: String,
