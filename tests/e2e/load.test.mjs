@@ -120,7 +120,7 @@ test('download through the load screen, ready, reload loads by itself, stored-mo
   assert.equal(await page.getAttribute('body', 'data-model-id'), model.id);
 
   // The stored-models panel lists it with its size on disk; Delete removes it.
-  await page.locator('#open-settings').click();
+  await page.locator('#settings-button').click();
   const item = page.locator('#stored-models li', { hasText: model.model.name });
   await item.waitFor({ timeout: 30_000 });
   assert.match(await item.textContent(), new RegExp(`${Math.round(model.size / 1e6)} MB on disk`));

@@ -6,7 +6,7 @@ use super::advice::{advise, WEBGPU_HELP};
 use super::catalog::{cached_models, catalog, check_storage, ModelChoice};
 use super::progress::{megabytes, percent, progress_line, stage_words, RateMeter};
 use super::readiness::{announce, Readiness};
-use super::view::{element, listen_id, window};
+use super::view::{listen_id, window};
 use super::{load_screen, local_file, picker, storage_panel};
 use hearth_protocol::{CachedModel, ErrorKind, FromWorker, LoadStage, SwRequest, ToWorker};
 use std::cell::RefCell;
