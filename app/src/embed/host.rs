@@ -99,6 +99,9 @@ pub fn listen(allowlist: EmbedAllowlist) -> Result<(), JsValue> {
     });
     window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref())?;
     on_message.forget();
+    if let Some(body) = window.document().and_then(|d| d.body()) {
+        body.set_attribute("data-host-channel", "open")?;
+    }
     Ok(())
 }
 
