@@ -17,6 +17,7 @@ thread_local! {
 /// Starts the app: offline support first, then the engine, then a check that WebGPU computes.
 #[wasm_bindgen]
 pub async fn start() -> Result<(), JsValue> {
+    crate::pwa::init();
     crate::chat::mount();
     set_text("offline-status", "Preparing offline use…");
     match register_and_wait_for_control().await {
@@ -37,8 +38,7 @@ pub async fn start() -> Result<(), JsValue> {
         }
     }
 
-    let engine = Engine::spawn()?;
-    ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+    start_engine(|| set_text("gpu-status", "Waiting for Hearth in another tab to close…")).await?;
     crate::models::start();
 
     set_text("gpu-status", "Checking WebGPU…");
@@ -89,6 +89,32 @@ pub fn gpu_self_test(a: Vec<f32>, b: Vec<f32>) -> Promise {
 /// The engine, once started.
 pub fn engine() -> Option<Engine> {
     ENGINE.with(|e| e.borrow().clone())
+}
+
+/// Takes the engine lock (waiting while another tab owns the engine; `on_waiting` runs then),
+/// and spawns the engine worker. If another tab later takes the engine over, this page's
+/// worker is stopped so its GPU memory is freed.
+pub(crate) async fn start_engine(on_waiting: impl FnOnce()) -> Result<(), JsValue> {
+    crate::engine_owner::acquire(
+        on_waiting,
+        std::rc::Rc::new(|| {
+            if let Some(engine) = ENGINE.with(|e| e.borrow_mut().take()) {
+                engine.terminate();
+            }
+            crate::engine_owner::show_lost();
+        }),
+    )
+    .await?;
+    let engine = Engine::spawn()?;
+    ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+    Ok(())
+}
+
+/// Starts the embed (`embed.html`): the engine with the deployment's default model, driven by
+/// its own prompt box and by allowed host pages through postMessage.
+#[wasm_bindgen]
+pub async fn start_embed() -> Result<(), JsValue> {
+    crate::embed::start().await
 }
 
 pub(crate) fn with_engine(f: impl FnOnce(&Engine) -> Promise) -> Promise {

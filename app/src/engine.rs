@@ -194,6 +194,18 @@ impl Engine {
 }
 
 impl Engine {
+    /// Stops the worker at once (freeing its GPU memory); pending requests fail.
+    pub fn terminate(&self) {
+        self.worker.terminate();
+        let pending = std::mem::take(&mut self.state.borrow_mut().pending);
+        for (_, (_, reject, _)) in pending {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &js_sys::Error::new("the engine was stopped: another tab took it over").into(),
+            );
+        }
+    }
+
     /// Asks the worker to stop request `id` (a load or a reply).
     pub fn cancel(&self, id: u32) {
         match serde_wasm_bindgen::to_value(&ToWorker::Cancel { id }) {

@@ -7,7 +7,13 @@ mod browser;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
+mod embed;
+#[cfg(target_arch = "wasm32")]
 mod engine;
+#[cfg(target_arch = "wasm32")]
+mod engine_owner;
+#[cfg(target_arch = "wasm32")]
+mod pwa;
 #[cfg(target_arch = "wasm32")]
 mod service_worker;
 

@@ -1,4 +1,5 @@
-//! The deploy-time configuration (`config.json` in `public/`): where models live.
+//! The deploy-time configuration (`config.json` in `public/`): where models live, and who may
+//! embed Hearth.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,14 @@ pub struct DeployConfig {
     /// The model catalog, relative to `model_base_url`.
     #[serde(default = "default_catalog")]
     pub model_catalog: String,
+    /// Origins (`https://host[:port]`) besides the app's own that may frame `embed.html` and
+    /// drive it with postMessage. Empty: only the app's own origin. Pages are served with a
+    /// CSP `frame-ancestors` built from this list.
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
+    /// The catalog id of the model the embed loads; empty means the catalog's first entry.
+    #[serde(default)]
+    pub embed_model: String,
 }
 
 fn default_catalog() -> String {
@@ -26,6 +35,8 @@ impl Default for DeployConfig {
         Self {
             model_base_url: String::new(),
             model_catalog: default_catalog(),
+            embed_origins: Vec::new(),
+            embed_model: String::new(),
         }
     }
 }
@@ -39,5 +50,10 @@ mod tests {
         let c: DeployConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(c, DeployConfig::default());
         assert!(serde_json::from_str::<DeployConfig>(r#"{"model_base":"x"}"#).is_err());
+        let c: DeployConfig =
+            serde_json::from_str(r#"{"embed_origins": ["https://a.example"], "embed_model": "m"}"#)
+                .unwrap();
+        assert_eq!(c.embed_origins, ["https://a.example"]);
+        assert_eq!(c.embed_model, "m");
     }
 }

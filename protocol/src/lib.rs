@@ -4,12 +4,14 @@
 
 pub mod assets;
 pub mod config;
+pub mod embed;
 pub mod manifest;
 pub mod service_worker;
 pub mod worker;
 
 pub use assets::{AssetEntry, AssetList};
 pub use config::DeployConfig;
+pub use embed::{EmbedAllowlist, EmbedMessage, EmbedState, HostMessage, PromptOptions, RequestId};
 pub use manifest::{CatalogEntry, ChunkEntry, ModelCatalog, ModelFacts, ModelManifest};
 pub use service_worker::{CachedModel, SwEvent, SwReply, SwRequest};
 pub use worker::{

@@ -8,9 +8,11 @@ use std::path::Path;
 
 /// Files in `dist/` that are not precached: the service worker script itself (the browser
 /// manages it), the list, and the deploy config (which changes per deployment without a
-/// rebuild, so the service worker fetches it network-first instead).
+/// rebuild, so the service worker fetches it network-first instead), and the static-host
+/// headers file (hosts that read it do not serve it).
 pub const NOT_PRECACHED: &[&str] = &[
     "sw.js",
+    crate::csp::HEADERS_FILE,
     hearth_protocol::assets::ASSET_LIST_FILE,
     hearth_protocol::config::CONFIG_FILE,
 ];

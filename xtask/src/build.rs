@@ -1,5 +1,6 @@
 //! `cargo xtask build`: the three wasm crates in release, wasm-bindgen (`--target web`),
-//! wasm-opt (npm binaryen), and `dist/` assembled with its asset list and versioned `sw.js`.
+//! wasm-opt (npm binaryen), and `dist/` assembled with its asset list, versioned `sw.js` and
+//! `_headers` (the pages' Content-Security-Policy for static hosts).
 
 use crate::{assets, install, paths, process};
 use anyhow::{Context, Result};
@@ -97,6 +98,7 @@ pub fn run(args: &Args) -> Result<PathBuf> {
         }
     }
 
+    crate::csp::write_headers_file(&dist)?;
     let list = assets::asset_list(&dist)?;
     std::fs::write(
         dist.join(hearth_protocol::assets::ASSET_LIST_FILE),

@@ -3,6 +3,7 @@
 mod assets;
 mod bench;
 mod build;
+mod csp;
 mod fixtures;
 mod generate;
 mod install;

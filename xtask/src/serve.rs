@@ -2,7 +2,8 @@
 //! revalidating Cache-Control) and model files, either under `/models/` on the same origin or
 //! from a second origin (`--model-port`) with CORS, to prove hosting at another
 //! `MODEL_BASE_URL`. With `--test-hooks` (for the browser tests only) the model routes also
-//! log requests and inject faults (see `test_hooks`).
+//! log requests and inject faults (see `test_hooks`). HTML pages carry the Content-Security-Policy
+//! built from the deploy config (`--embed-origin` overrides its `embed_origins`).
 
 use crate::test_hooks::TestHooks;
 use crate::{build, fixtures, pack, paths};
@@ -45,6 +46,10 @@ pub struct Args {
     /// /__test/reset) and corrupt or cut chosen responses (POST /__test/faults).
     #[arg(long)]
     pub test_hooks: bool,
+    /// An origin (`http://host:port`) that may frame the embed and drive it, instead of
+    /// config.json's `embed_origins`; repeat for several.
+    #[arg(long = "embed-origin", value_name = "ORIGIN")]
+    pub embed_origins: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -95,7 +100,15 @@ async fn serve(args: Args, dist: PathBuf, models: PathBuf) -> Result<()> {
     if hooks.is_some() {
         println!("Test hooks are on: model routes answer /__test/requests, /__test/reset, /__test/faults");
     }
-    let mut config = DeployConfig::default();
+    // The deployer's config (embed origins, embed model) is kept; where models live is this
+    // server's to say.
+    let mut config = crate::csp::read_config(&dist).unwrap_or_else(|e| {
+        eprintln!("warning: {e:#}; using the default config");
+        DeployConfig::default()
+    });
+    if !args.embed_origins.is_empty() {
+        config.embed_origins = args.embed_origins.clone();
+    }
     let mut model_server = None;
     let same_origin_models = match args.model_port {
         Some(port) => {
@@ -115,10 +128,17 @@ async fn serve(args: Args, dist: PathBuf, models: PathBuf) -> Result<()> {
     };
     write_config(&dist, &config)?;
 
+    if !config.embed_origins.is_empty() {
+        println!("Embed allowed from: {}", config.embed_origins.join(" "));
+    }
     println!("Serving Hearth at {app_url}");
     print_browser_advice(&args.host, &app_url);
 
-    let app = app_router(&dist, same_origin_models, hooks.as_ref());
+    let policy = crate::csp::policy(&config);
+    let app = crate::csp::on_pages(
+        app_router(&dist, same_origin_models, hooks.as_ref()),
+        &policy,
+    )?;
     let app_server = axum::serve(app_listener, app);
     match model_server {
         Some((listener, router)) => {
@@ -269,6 +289,25 @@ mod tests {
             get(router, "/missing.js", &[]).await.status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[tokio::test]
+    async fn only_pages_carry_the_content_security_policy() {
+        let dist = temp_dir("csp");
+        for f in ["index.html", "embed.html", "app.js", "a.wasm"] {
+            std::fs::write(dist.join(f), b"x").unwrap();
+        }
+        let policy = "default-src 'self'; frame-ancestors 'self' http://localhost:9";
+        let router = crate::csp::on_pages(app_router(&dist, None, None), policy).unwrap();
+        for (path, expected) in [
+            ("/", policy),
+            ("/embed.html", policy),
+            ("/app.js", ""),
+            ("/a.wasm", ""),
+        ] {
+            let r = get(router.clone(), path, &[]).await;
+            assert_eq!(header(&r, "content-security-policy"), expected, "{path}");
+        }
     }
 
     #[tokio::test]
