@@ -109,6 +109,7 @@ fn status_words(status: &EmbedMessage) -> Option<(EmbedState, String)> {
                 LoadStage::Prepare => "Preparing",
                 LoadStage::Download => "Downloading the model",
                 LoadStage::Upload => "Moving the model to the GPU",
+                LoadStage::Read => "Reading the model file",
             };
             format!(
                 "{what}… {:.0}% ({} of {})",
