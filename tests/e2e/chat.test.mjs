@@ -297,6 +297,16 @@ test('chat: model HTML is shown as text, code blocks kept; export, rename and de
 
   assert.equal(await page.locator('#messages button[data-action]').count(), 0, 'no regenerate without a model');
 
+  // Shift+Enter is a new line; Enter without a model sends nothing and keeps the text.
+  await page.fill('#prompt', 'one');
+  await page.press('#prompt', 'Shift+Enter');
+  await page.type('#prompt', 'two');
+  assert.equal(await page.inputValue('#prompt'), 'one\ntwo');
+  await page.press('#prompt', 'Enter');
+  assert.equal(await page.inputValue('#prompt'), 'one\ntwo');
+  assert.equal((await messages(page)).length, 2);
+  await page.fill('#prompt', '');
+
   // Export as JSON and as Markdown: downloads holding the conversation.
   await openSettings(page);
   await page.screenshot({ path: join(ARTIFACTS, 'chat-settings.png') });
