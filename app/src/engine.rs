@@ -96,6 +96,7 @@ impl Engine {
                 message,
             } => {
                 web_sys::console::error_1(&format!("engine ({kind:?}): {message}").into());
+                crate::models::engine_failed(kind, &message);
             }
         }
     }

@@ -273,11 +273,23 @@ fn dropping_a_model_destroys_its_gpu_buffers() {
         ctx.queue.submit([encoder.finish()]);
         pollster::block_on(scope.pop())
     };
-    for b in &buffers {
-        assert!(copy_error(b).is_none(), "a live buffer can be copied from");
+    // The probe copies from a buffer; the few that cannot be copied from (norms) are small.
+    let probed: Vec<&wgpu::Buffer> = buffers
+        .iter()
+        .filter(|b| b.usage().contains(wgpu::BufferUsages::COPY_SRC))
+        .collect();
+    let probed_bytes: u64 = probed.iter().map(|b| b.size()).sum();
+    assert!(
+        probed_bytes * 100 >= owned * 99,
+        "{probed_bytes} of {owned}"
+    );
+    for b in &probed {
+        if let Some(e) = copy_error(b) {
+            panic!("a live buffer can be copied from: {e}");
+        }
     }
     drop(gpu);
-    for b in &buffers {
+    for b in &probed {
         let e = copy_error(b).expect("a dropped model's buffer is destroyed");
         assert!(e.to_string().to_lowercase().contains("destroyed"), "{e}");
     }

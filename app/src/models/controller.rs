@@ -494,3 +494,21 @@ async fn delete_stored(manifest_url: String) {
         show_choice(None);
     }
 }
+
+/// A failure the engine reports outside any request: a lost GPU device takes the model with
+/// it, so the page says so and offers a reload (the engine starts afresh).
+pub fn engine_failed(kind: ErrorKind, message: &str) {
+    if kind != ErrorKind::DeviceLost {
+        return;
+    }
+    stop_current();
+    let (id, name) = with(|m| {
+        m.loaded
+            .take()
+            .map(|(id, name, _)| (id, name))
+            .unwrap_or_default()
+    });
+    announce(Readiness::Error, &id, &name, None);
+    let name = if name.is_empty() { "The model" } else { &name };
+    load_screen::failed(name, &advise(kind, message), None);
+}

@@ -18,8 +18,12 @@ pub fn stage_words(stage: LoadStage, from_storage: bool) -> &'static str {
     }
 }
 
-/// Decimal megabytes, as download sizes are usually given ("138 MB", "4.2 MB").
+/// Decimal megabytes, as download sizes are usually given ("138 MB", "4.2 MB"); gigabytes
+/// from 10 GB ("10.7 GB").
 pub fn megabytes(bytes: u64) -> String {
+    if bytes >= 10_000_000_000 {
+        return format!("{:.1} GB", bytes as f64 / 1e9);
+    }
     let mb = bytes as f64 / 1e6;
     if mb < 10.0 && !bytes.is_multiple_of(1_000_000) {
         format!("{mb:.1} MB")
@@ -134,6 +138,8 @@ mod tests {
         assert_eq!(megabytes(138_000_000), "138 MB");
         assert_eq!(megabytes(4_200_000), "4.2 MB");
         assert_eq!(megabytes(0), "0 MB");
+        assert_eq!(megabytes(1_240_000_000), "1240 MB");
+        assert_eq!(megabytes(10_741_000_000), "10.7 GB");
         assert_eq!(time_left(0.2), "about 1 s left");
         assert_eq!(time_left(42.4), "about 42 s left");
         assert_eq!(time_left(170.0), "about 3 min left");
