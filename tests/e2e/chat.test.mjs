@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ROOT, startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, askServiceWorker,
+  ARTIFACTS, startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, askServiceWorker,
 } from './support.mjs';
 
 const PROMPT = 'What is the capital of France?';
 const TOKENS = 3;
-const ARTIFACTS = join(ROOT, 'target', 'e2e-artifacts');
 const MINUTES = 60_000;
 
 async function waitForChat(page) {

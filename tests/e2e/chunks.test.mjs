@@ -495,8 +495,9 @@ describe('a full quota', { timeout: 300_000 }, () => {
       const { page, model, server, browser } = env;
       const cdp = await browser.context.newCDPSession(page);
       const origin = new URL(server.url).origin;
-      // The app shell already uses about 1 MB; a 16 MiB chunk cannot fit in 4 MB.
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 4 << 20 });
+      // What the app shell already uses plus 4 MiB: a 16 MiB chunk cannot fit.
+      const { usage } = await page.evaluate(() => navigator.storage.estimate());
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + (4 << 20) });
       await page.evaluate((url) => fetch(url).then((r) => r.json()), model.manifestUrl);
       const name = model.manifest.chunks[0].name;
       const got = await pageFetch(page, model.chunkUrl(0));

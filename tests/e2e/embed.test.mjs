@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launchBrowser } from './support.mjs';
+import { ARTIFACTS, startServer, launchBrowser } from './support.mjs';
 
-const ARTIFACTS = join(ROOT, 'target', 'e2e-artifacts');
 const MINUTES = 60_000;
 
 // A host page on localhost:PORT that frames (or, with ?open, opens) `embed` and records every

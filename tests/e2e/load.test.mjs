@@ -8,10 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launchBrowser } from './support.mjs';
+import { ARTIFACTS, ROOT, startServer, launchBrowser } from './support.mjs';
 
 const MODEL = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
-const ARTIFACTS = join(ROOT, 'target', 'e2e-artifacts');
 const LONG = { timeout: 600_000 };
 
 async function chunkRequests(server) {

@@ -4,11 +4,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// Screenshots and other files a run leaves for people to look at: under cargo's build folder
+// (CARGO_TARGET_DIR when set, as `cargo xtask` reads it), which git ignores.
+export const ARTIFACTS = join(resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'e2e-artifacts');
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
