@@ -383,16 +383,21 @@ fn open(id: &str) {
     }
 }
 
-fn rename(id: &str) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Some(title) = with(|c| {
+/// The title shown for conversation `id`, if it exists.
+fn title_of(id: &str) -> Option<String> {
+    with(|c| {
         c.conversations
             .iter()
             .find(|x| x.id == id)
             .map(Conversation::display_title)
-    }) else {
+    })
+}
+
+fn rename(id: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(title) = title_of(id) else {
         return;
     };
     let Ok(Some(new_title)) =
@@ -425,12 +430,7 @@ fn delete(id: &str) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let Some(title) = with(|c| {
-        c.conversations
-            .iter()
-            .find(|x| x.id == id)
-            .map(Conversation::display_title)
-    }) else {
+    let Some(title) = title_of(id) else {
         return;
     };
     if !window

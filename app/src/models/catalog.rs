@@ -93,6 +93,18 @@ fn mib(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
 }
 
+/// The site's (usage, quota) in bytes, as the browser estimates them (0 where it does not say).
+pub async fn storage_estimate(storage: &web_sys::StorageManager) -> Result<(u64, u64), JsValue> {
+    let estimate = JsFuture::from(storage.estimate()?).await?;
+    let read = |key: &str| {
+        js_sys::Reflect::get(&estimate, &key.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0) as u64
+    };
+    Ok((read("usage"), read("quota")))
+}
+
 /// Refuses a download that cannot fit the site's storage quota (with the numbers), before a
 /// byte is fetched; then asks the browser to keep the site's storage persistent.
 pub async fn check_storage(manifest_url: &str) -> Result<(), JsValue> {
@@ -105,14 +117,7 @@ pub async fn check_storage(manifest_url: &str) -> Result<(), JsValue> {
     let needed = manifest.file.size.saturating_sub(stored);
     let storage = window()?.navigator().storage();
     if needed > 0 {
-        let estimate = JsFuture::from(storage.estimate()?).await?;
-        let read = |key: &str| {
-            js_sys::Reflect::get(&estimate, &key.into())
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0) as u64
-        };
-        let (quota, usage) = (read("quota"), read("usage"));
+        let (usage, quota) = storage_estimate(&storage).await?;
         let free = quota.saturating_sub(usage);
         if quota > 0 && free < needed {
             return Err(error_with_kind(

@@ -66,7 +66,11 @@ pub fn start() {
         }
     });
     // The chat opens the settings dialog; the stored models are read afresh each time.
-    listen_id("settings-button", "click", |_| spawn_local(refresh_stored()));
+    listen_id(
+        "settings-button",
+        "click",
+        |_| spawn_local(refresh_stored()),
+    );
     listen_id("stored-models", "click", |e| {
         let manifest = e
             .target()

@@ -4,7 +4,6 @@
 use super::progress::megabytes;
 use super::view::{document, element, set_text, window};
 use hearth_protocol::CachedModel;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// The attribute on each Delete button naming the model's manifest.
@@ -58,19 +57,9 @@ pub fn render(stored: &[CachedModel]) {
 /// The storage estimate and persistence, from the browser.
 pub async fn render_storage() {
     let storage = window().navigator().storage();
-    let estimate = async {
-        let estimate = JsFuture::from(storage.estimate()?).await?;
-        let read = |key: &str| {
-            js_sys::Reflect::get(&estimate, &key.into())
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0) as u64
-        };
-        Ok::<_, JsValue>((read("usage"), read("quota")))
-    };
     set_text(
         "storage-estimate",
-        &match estimate.await {
+        &match super::catalog::storage_estimate(&storage).await {
             Ok((usage, quota)) if quota > 0 => format!(
                 "This site uses {} of the {} this browser allows it ({} free).",
                 megabytes(usage),
