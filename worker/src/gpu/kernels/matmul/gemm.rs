@@ -9,8 +9,12 @@ use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
     match layout {
-        MatmulLayout::Cooperative => include_str!("gemm.wgsl"),
-        MatmulLayout::RowPerInvocation => include_str!("gemm_rows.wgsl"),
+        MatmulLayout::Cooperative => {
+            concat!(include_str!("gemm_io.wgsl"), include_str!("gemm.wgsl"))
+        }
+        MatmulLayout::RowPerInvocation => {
+            concat!(include_str!("gemm_io.wgsl"), include_str!("gemm_rows.wgsl"))
+        }
     }
 }
 

@@ -1,26 +1,10 @@
 // GEMM for prefill: Y[t, row_offset + r] (+)= Σ_k X[t, k] · W[r, k] for the rows of one weight
 // part (X is n_tokens × cols, Y is n_tokens × y_stride, both row-major). Concatenated after
-// common.wgsl and one dequant_*.wgsl snippet.
+// common.wgsl, one dequant_*.wgsl snippet and gemm_io.wgsl.
 //
 // A workgroup computes a tile of 8 tokens × 64 rows, stepping through k 32 at a time: each
 // step dequantizes 64 rows × 32 weights into workgroup memory once and reuses them for all 8
 // tokens; each invocation accumulates 2 outputs in f32.
-
-struct Params {
-    rows: u32,       // rows in this part
-    cols: u32,
-    row_offset: u32, // output column of the part's first row
-    accumulate: u32,
-    n_tokens: u32,
-    y_stride: u32,   // floats per Y row (the whole tensor's rows)
-    row_tiles: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
 
 const WG: u32 = 256u;
 const TT: u32 = 8u;

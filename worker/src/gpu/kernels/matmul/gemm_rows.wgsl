@@ -3,23 +3,7 @@
 // row for the tile's tokens by itself: each 16-weight chunk is dequantized once and applied to
 // every token, with no workgroup memory and no barrier (CPU drivers emulate barriers by
 // switching between invocations, which costs more there than the reuse saves).
-// Concatenated after common.wgsl and one dequant_*.wgsl snippet.
-
-struct Params {
-    rows: u32,       // rows in this part
-    cols: u32,
-    row_offset: u32, // output column of the part's first row
-    accumulate: u32,
-    n_tokens: u32,
-    y_stride: u32,   // floats per Y row (the whole tensor's rows)
-    row_tiles: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+// Concatenated after common.wgsl, one dequant_*.wgsl snippet and gemm_io.wgsl.
 
 const TT: u32 = 8u;
 const TR: u32 = 64u;

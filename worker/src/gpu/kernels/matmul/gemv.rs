@@ -9,8 +9,12 @@ use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
     match layout {
-        MatmulLayout::Cooperative => include_str!("gemv.wgsl"),
-        MatmulLayout::RowPerInvocation => include_str!("gemv_rows.wgsl"),
+        MatmulLayout::Cooperative => {
+            concat!(include_str!("gemv_io.wgsl"), include_str!("gemv.wgsl"))
+        }
+        MatmulLayout::RowPerInvocation => {
+            concat!(include_str!("gemv_io.wgsl"), include_str!("gemv_rows.wgsl"))
+        }
     }
 }
 

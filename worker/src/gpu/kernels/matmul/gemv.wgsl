@@ -1,25 +1,9 @@
 // GEMV for decode: y[row_offset + r] (+)= Σ_k W[r, k] · x[x_offset + k] for the rows of one
-// weight part. Concatenated after common.wgsl and one dequant_*.wgsl snippet.
+// weight part. Concatenated after common.wgsl, one dequant_*.wgsl snippet and gemv_io.wgsl.
 //
 // 256 invocations: 8 rows per workgroup, 32 lanes per row. x is staged in workgroup memory in
 // tiles of 2048 (a multiple of every block size); each lane takes every 32nd 16-weight chunk of
 // its row, accumulates in f32, and the row's lanes sum with a tree reduction.
-
-struct Params {
-    rows: u32,        // rows in this part
-    cols: u32,
-    row_offset: u32,  // output index of the part's first row
-    accumulate: u32,  // 1: add to y (fused residual), 0: overwrite
-    x_offset: u32,
-    y_offset: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
 
 const WG: u32 = 256u;
 const ROWS_PER_WG: u32 = 8u;

@@ -2,23 +2,7 @@
 // but each invocation computes one whole row, so there is no workgroup memory and no barrier.
 // CPU drivers emulate a barrier by switching between the workgroup's invocations, which costs
 // far more there than the reads it saves; on a CPU the row's x is in cache anyway.
-// Concatenated after common.wgsl and one dequant_*.wgsl snippet.
-
-struct Params {
-    rows: u32,        // rows in this part
-    cols: u32,
-    row_offset: u32,  // output index of the part's first row
-    accumulate: u32,  // 1: add to y (fused residual), 0: overwrite
-    x_offset: u32,
-    y_offset: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+// Concatenated after common.wgsl, one dequant_*.wgsl snippet and gemv_io.wgsl.
 
 const WG: u32 = 64u;
 

@@ -4,7 +4,9 @@
 //! WGSL has no `#include`, so each pipeline's source is built here from three pieces:
 //! `common.wgsl` (byte-offset reads of the weight words), one `dequant_<type>.wgsl` snippet
 //! (the type's block layout as `dequant16`: 16 weights at a time, the chunk size every type
-//! shares) and the kernel skeleton (`gemv.wgsl`, `gemm.wgsl`, `../embedding.wgsl`).
+//! shares) and the kernel skeleton: for the products, the bindings every layout shares
+//! (`gemv_io.wgsl`, `gemm_io.wgsl`) then the layout's body (`gemv.wgsl`/`gemv_rows.wgsl`,
+//! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
