@@ -177,3 +177,52 @@ test('an allowlisted site drives a chat in the embed; others cannot frame it or 
   assert.equal(await popup.locator('#embed-reply').textContent(), '');
   assert.notEqual(await popup.evaluate(() => document.body.dataset.busy), 'true');
 });
+
+async function chunkRequests(server) {
+  const counts = await (await fetch(new URL('models/__test/requests', server.url))).json();
+  return Object.entries(counts)
+    .filter(([path]) => path.endsWith('.gguf.chunk'))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+function waitForEmbedReady(page) {
+  return page.waitForFunction(
+    () => window.received.some((m) => m.data?.type === 'hearth:status' && ['ready', 'error'].includes(m.data.state)),
+    null,
+    { timeout: 20 * MINUTES, polling: 1000 },
+  );
+}
+
+// Which storage a cross-site frame gets is the browser's policy: none where third-party storage
+// is blocked (the first test), a partitioned copy in browsers that partition, and this
+// Chromium's own storage when third-party cookies are allowed. Wherever it gets storage, the
+// embed keeps the model there: a reload of the host page downloads nothing.
+test('where a cross-site frame may store data, the embed caches the model for the next visit', { timeout: 40 * MINUTES }, async (t) => {
+  const h = await hosts();
+  const server = await startServer(['--test-hooks', '--embed-origin', h.allowed.origin]);
+  h.setEmbed(new URL('embed.html', server.url).href);
+  const browser = await launchBrowser({ thirdPartyStorage: true });
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    await h.allowed.stop();
+    await h.stranger.stop();
+  });
+  const { page } = browser;
+
+  await page.goto(h.allowed.url);
+  await waitForEmbedReady(page);
+  const statuses = (await received(page, 'hearth:status')).map((m) => m.data);
+  assert.equal(statuses[statuses.length - 1].state, 'ready', JSON.stringify(statuses.slice(-2)));
+  const frame = page.frames().find((f) => f.url().includes('embed.html'));
+  assert.equal(await frame.evaluate(() => navigator.serviceWorker.controller !== null), true, 'a service worker controls the frame');
+  const chunks = await chunkRequests(server);
+  assert.ok(chunks > 0, 'the first visit downloads the model');
+
+  await page.reload();
+  await waitForEmbedReady(page);
+  const again = (await received(page, 'hearth:status')).map((m) => m.data);
+  assert.equal(again[again.length - 1].state, 'ready');
+  assert.ok(again.some((s) => s.stage === 'download'), 'the model is read again (from the cache)');
+  assert.equal(await chunkRequests(server), chunks, 'nothing downloaded on the next visit');
+});

@@ -2,7 +2,7 @@
 // Debian's Chromium with WebGPU on SwiftShader, driven by playwright-core.
 import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,9 +67,18 @@ export async function startServer(extraArgs = []) {
   }
 }
 
-/// A fresh browser profile; resolves with { context, page, logs, errors, close }.
-export async function launchBrowser() {
+/// A fresh browser profile; resolves with { context, page, logs, errors, close }. With
+/// `thirdPartyStorage`, the profile allows third-party cookies, so cross-site frames get
+/// (partitioned) storage instead of none.
+export async function launchBrowser({ thirdPartyStorage = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'hearth-profile-'));
+  if (thirdPartyStorage) {
+    mkdirSync(join(profile, 'Default'));
+    writeFileSync(
+      join(profile, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }),
+    );
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.HEARTH_CHROMIUM || '/usr/bin/chromium',
     headless: true,

@@ -23,13 +23,14 @@ fn lock_manager() -> Option<JsValue> {
 }
 
 /// Asks for the lock with `options`. The returned promise resolves with whether it was granted
-/// (`false` only with `ifAvailable`); once granted it is held for the page's lifetime, and
-/// `on_lost` runs if another page steals it.
+/// (`false` only with `ifAvailable`), or rejects when the browser refuses the request (e.g. a
+/// third-party frame without storage access); once granted the lock is held for the page's
+/// lifetime, and `on_lost` runs if another page steals it.
 fn request(locks: &JsValue, options: &Object, on_lost: Rc<dyn Fn()>) -> Result<Promise, JsValue> {
     let held = Rc::new(Cell::new(false));
-    let mut granted_resolve: Option<Function> = None;
-    let granted = Promise::new(&mut |resolve, _| granted_resolve = Some(resolve));
-    let granted_resolve = granted_resolve.ok_or("the lock promise has no resolver")?;
+    let mut settle: Option<(Function, Function)> = None;
+    let granted = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    let (granted_resolve, granted_reject) = settle.ok_or("the lock promise has no resolver")?;
     let held_in_callback = held.clone();
     let callback = Closure::once_into_js(move |lock: JsValue| -> JsValue {
         let got = !lock.is_null() && !lock.is_undefined();
@@ -47,9 +48,14 @@ fn request(locks: &JsValue, options: &Object, on_lost: Rc<dyn Fn()>) -> Result<P
         .call3(locks, &LOCK_NAME.into(), options, &callback)?
         .dyn_into()?;
     spawn_local(async move {
-        // Settles only when the lock is stolen (AbortError) or a queued request is aborted.
-        if JsFuture::from(done).await.is_err() && held.get() {
-            on_lost();
+        // Settles only when the lock is stolen (AbortError), a queued request is aborted, or
+        // the request was refused before it was granted.
+        if let Err(e) = JsFuture::from(done).await {
+            if held.get() {
+                on_lost();
+            } else {
+                let _ = granted_reject.call1(&JsValue::NULL, &e);
+            }
         }
     });
     Ok(granted)
@@ -74,13 +80,19 @@ pub async fn acquire(on_waiting: impl FnOnce(), on_lost: Rc<dyn Fn()>) -> Result
         return Ok(());
     };
     let now = options(&[("ifAvailable", &true.into())])?;
-    if JsFuture::from(request(&locks, &now, on_lost.clone())?)
-        .await?
-        .as_bool()
-        == Some(true)
-    {
-        notice::set_owner_state("owner");
-        return Ok(());
+    match JsFuture::from(request(&locks, &now, on_lost.clone())?).await {
+        Ok(granted) if granted.as_bool() == Some(true) => {
+            notice::set_owner_state("owner");
+            return Ok(());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            // No storage access (a third-party frame where the browser blocks it): this page
+            // cannot see other tabs' locks, nor they its; it runs on its own.
+            web_sys::console::warn_2(&"Web Locks are unavailable here:".into(), &e);
+            notice::set_owner_state("owner");
+            return Ok(());
+        }
     }
 
     on_waiting();
