@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, startServer, launchBrowser } from './support.mjs';
+import { ARTIFACTS, startServer, launchBrowser, chunkRequests } from './support.mjs';
 
 const MINUTES = 60_000;
 
@@ -177,13 +177,6 @@ test('an allowlisted site drives a chat in the embed; others cannot frame it or 
   assert.equal(await popup.locator('#embed-reply').textContent(), '');
   assert.notEqual(await popup.evaluate(() => document.body.dataset.busy), 'true');
 });
-
-async function chunkRequests(server) {
-  const counts = await (await fetch(new URL('models/__test/requests', server.url))).json();
-  return Object.entries(counts)
-    .filter(([path]) => path.endsWith('.gguf.chunk'))
-    .reduce((sum, [, n]) => sum + n, 0);
-}
 
 function waitForEmbedReady(page) {
   return page.waitForFunction(

@@ -8,18 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, ROOT, startServer, launchBrowser } from './support.mjs';
+import { ARTIFACTS, ROOT, startServer, launchBrowser, chunkRequests } from './support.mjs';
 
 const MODEL = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
 const LONG = { timeout: 600_000 };
-
-async function chunkRequests(server) {
-  const base = server.modelUrl ?? new URL('models/', server.url).href;
-  const counts = await (await fetch(new URL('__test/requests', base))).json();
-  return Object.entries(counts)
-    .filter(([path]) => path.endsWith('.gguf.chunk'))
-    .reduce((sum, [, n]) => sum + n, 0);
-}
 
 // Records what the load screen shows and every `hearth:model` event, from before the app starts.
 function recordLoadScreen(page) {
@@ -54,7 +46,8 @@ async function waitForModel(page, state) {
   await page.waitForSelector(`body[data-model="${state}"]`, { state: 'attached', timeout: 600_000 });
 }
 
-test('download through the load screen, ready, reload loads by itself, stored-models panel deletes', LONG, async (t) => {
+// The app served with test hooks, open in a fresh browser whose load screen is recorded.
+async function openApp(t) {
   const server = await startServer(['--test-hooks']);
   const browser = await launchBrowser();
   t.after(async () => {
@@ -64,6 +57,11 @@ test('download through the load screen, ready, reload loads by itself, stored-mo
   const { page } = browser;
   await recordLoadScreen(page);
   await page.goto(server.url);
+  return { server, browser, page };
+}
+
+test('download through the load screen, ready, reload loads by itself, stored-models panel deletes', LONG, async (t) => {
+  const { server, page } = await openApp(t);
 
   // Nothing is stored: the load screen offers the download and nothing is fetched until asked.
   const download = page.locator('#load-download');
@@ -132,15 +130,7 @@ test('download through the load screen, ready, reload loads by itself, stored-mo
 });
 
 test('a GGUF file from this device loads without the server; bad files are explained', LONG, async (t) => {
-  const server = await startServer(['--test-hooks']);
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-  });
-  const { page } = browser;
-  await recordLoadScreen(page);
-  await page.goto(server.url);
+  const { server, page } = await openApp(t);
   await page.locator('#load-download').waitFor({ state: 'visible', timeout: 120_000 });
 
   // The file picker.

@@ -4,7 +4,7 @@
 // nothing, an offline start, a quota too small for the model, and models on another origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart } from './support.mjs';
+import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, chunkRequests } from './support.mjs';
 
 const PROMPT = 'What is the capital of France?';
 const TOKENS = 4;
@@ -36,14 +36,6 @@ function reply(page, maxTokens = TOKENS) {
     },
     [PROMPT, maxTokens],
   );
-}
-
-async function chunkRequests(server) {
-  const base = server.modelUrl ?? new URL('models/', server.url).href;
-  const counts = await (await fetch(new URL('__test/requests', base))).json();
-  return Object.entries(counts)
-    .filter(([path]) => path.endsWith('.gguf.chunk'))
-    .reduce((sum, [, n]) => sum + n, 0);
 }
 
 test('first load, reply equal to native, reload without downloads, offline', async (t) => {

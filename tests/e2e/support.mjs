@@ -169,3 +169,12 @@ export async function waitForStart(page) {
   await page.waitForSelector('#offline-status[data-state="ready"]', { timeout: 60_000 });
   await page.evaluate(() => window.hearth.started);
 }
+
+/// How many chunk requests reached the model server (started with `--test-hooks`).
+export async function chunkRequests(server) {
+  const base = server.modelUrl ?? new URL('models/', server.url).href;
+  const counts = await (await fetch(new URL('__test/requests', base))).json();
+  return Object.entries(counts)
+    .filter(([path]) => path.endsWith('.gguf.chunk'))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
