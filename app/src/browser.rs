@@ -177,7 +177,7 @@ pub async fn load_model(
         .map(|v| serde_wasm_bindgen::from_value::<FromWorker>(v.clone()))
     {
         Ok(Ok(FromWorker::Loaded { model, context, .. })) => {
-            announce(Readiness::Ready, &manifest_url, &model.name, Some(context))
+            crate::models::loaded_by_script(&manifest_url, &model.name, context)
         }
         _ => announce(Readiness::Error, &manifest_url, "", None),
     }

@@ -474,6 +474,30 @@ async fn finish(epoch: u64, result: Result<JsValue, JsValue>, c: Option<ModelCho
     refresh_stored().await;
 }
 
+/// A model the page's script API (`window.hearth.loadModel`) loaded, bypassing the load
+/// screen: the picker, the model status and the load screen follow it, unless a load started
+/// here is still running (its own end decides what they show).
+pub fn loaded_by_script(manifest_url: &str, name: &str, context: u32) {
+    if with(|m| m.load.is_some()) {
+        return;
+    }
+    let id = with(|m| {
+        let id = m
+            .catalog
+            .iter()
+            .find(|c| c.manifest_url == manifest_url)
+            .map_or_else(|| manifest_url.to_string(), |c| c.id.clone());
+        if m.catalog.iter().any(|c| c.id == id) {
+            m.selected = Some(id.clone());
+        }
+        m.loaded = Some((id.clone(), name.to_string(), context));
+        id
+    });
+    announce(Readiness::Ready, &id, name, Some(context));
+    load_screen::hide();
+    render_picker();
+}
+
 /// Re-reads what is stored, and updates the picker and the stored-models panel.
 async fn refresh_stored() {
     let stored = cached_models().await;

@@ -25,4 +25,4 @@ mod view;
 #[cfg(target_arch = "wasm32")]
 pub use catalog::{cached_models, catalog, check_storage, ModelChoice};
 #[cfg(target_arch = "wasm32")]
-pub use controller::{engine_failed, start};
+pub use controller::{engine_failed, loaded_by_script, start};
