@@ -3,8 +3,8 @@
 
 use super::conversation::{Conversation, Message, ReplyStats};
 use super::store;
-use super::view::{self, by_id, by_id_as, MessageListState};
-use crate::dom::{document, js_error_text};
+use super::view::{self, MessageListState};
+use crate::dom::{document, element, js_error_text, listen};
 use hearth_protocol::{ErrorKind, FromWorker, ToWorker};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -57,17 +57,7 @@ pub(super) fn fresh_conversation() -> Conversation {
 }
 
 fn prompt_box() -> Option<HtmlTextAreaElement> {
-    by_id_as("prompt")
-}
-
-pub(super) fn listen(
-    target: &web_sys::EventTarget,
-    kind: &str,
-    f: impl FnMut(web_sys::Event) + 'static,
-) {
-    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
-    closure.forget();
+    element("prompt")
 }
 
 /// Re-renders the messages, the conversation list and the controls.
@@ -99,11 +89,11 @@ fn render_controls() {
     let (generating, model, editing) =
         with(|c| (c.generation.is_some(), c.model.clone(), c.editing));
     let ready = model == "ready";
-    if let Some(send) = by_id_as::<HtmlButtonElement>("send") {
+    if let Some(send) = element::<HtmlButtonElement>("send") {
         send.set_disabled(generating || !ready);
         send.set_text_content(Some(if editing { "Resend" } else { "Send" }));
     }
-    if let Some(stop) = by_id_as::<HtmlButtonElement>("stop") {
+    if let Some(stop) = element::<HtmlButtonElement>("stop") {
         stop.set_hidden(!generating);
     }
     let hint = if model == "loading" {
@@ -466,7 +456,7 @@ fn close_nav_on_phone() {
     if let Some(body) = document().body() {
         let _ = body.remove_attribute("data-nav");
     }
-    if let Some(toggle) = by_id("conversations-toggle") {
+    if let Some(toggle) = element::<Element>("conversations-toggle") {
         let _ = toggle.set_attribute("aria-expanded", "false");
     }
 }
@@ -481,7 +471,7 @@ fn toggle_nav() {
     } else {
         let _ = body.remove_attribute("data-nav");
     }
-    if let Some(toggle) = by_id("conversations-toggle") {
+    if let Some(toggle) = element::<Element>("conversations-toggle") {
         let _ = toggle.set_attribute("aria-expanded", if open { "true" } else { "false" });
     }
     if open {
@@ -514,7 +504,7 @@ fn action_of(event: &web_sys::Event) -> Option<(String, Element)> {
 /// Wires the chat's controls and shows the stored conversations (the newest one open).
 pub(super) fn mount() {
     let document = document();
-    if let Some(form) = by_id("composer") {
+    if let Some(form) = element::<Element>("composer") {
         listen(&form, "submit", |e| {
             e.prevent_default();
             send();
@@ -541,7 +531,7 @@ pub(super) fn mount() {
             }
         }
     });
-    if let Some(button) = by_id("stop") {
+    if let Some(button) = element::<Element>("stop") {
         listen(&button, "click", |_| {
             stop();
             if let Some(prompt) = prompt_box() {
@@ -549,13 +539,13 @@ pub(super) fn mount() {
             }
         });
     }
-    if let Some(button) = by_id("new-chat") {
+    if let Some(button) = element::<Element>("new-chat") {
         listen(&button, "click", |_| new_chat());
     }
-    if let Some(button) = by_id("conversations-toggle") {
+    if let Some(button) = element::<Element>("conversations-toggle") {
         listen(&button, "click", |_| toggle_nav());
     }
-    if let Some(list) = by_id("messages") {
+    if let Some(list) = element::<Element>("messages") {
         listen(&list, "click", |e| {
             match action_of(&e).map(|(a, _)| a).as_deref() {
                 Some("regenerate") => regenerate(),
@@ -564,7 +554,7 @@ pub(super) fn mount() {
             }
         });
     }
-    if let Some(list) = by_id("conversations") {
+    if let Some(list) = element::<Element>("conversations") {
         listen(&list, "click", |e| {
             let Some((action, button)) = action_of(&e) else {
                 return;

@@ -2,11 +2,11 @@
 //! Settings and the theme are kept in localStorage: small, and read before the first paint.
 
 use super::conversation::{export_json, export_markdown, import_json, Conversation};
-use super::page::{listen, reload_conversations, with};
+use super::page::{reload_conversations, with};
 use super::settings::{ChatSettings, FIELDS};
 use super::store;
-use super::view::{by_id, by_id_as};
 use crate::dom::{document, set_text};
+use crate::dom::{element, listen};
 use hearth_protocol::{SwReply, SwRequest};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -35,7 +35,7 @@ fn store_value(key: &str, value: &str) {
 }
 
 fn label_of(field: &str) -> String {
-    by_id(&format!("setting-{field}"))
+    element::<web_sys::Element>(&format!("setting-{field}"))
         .and_then(|input| {
             document()
                 .query_selector(&format!("label[for=\"{}\"]", input.id()))
@@ -49,11 +49,11 @@ fn label_of(field: &str) -> String {
 }
 
 fn fill_form(settings: &ChatSettings) {
-    if let Some(prompt) = by_id_as::<HtmlTextAreaElement>("setting-system_prompt") {
+    if let Some(prompt) = element::<HtmlTextAreaElement>("setting-system_prompt") {
         prompt.set_value(&settings.system_prompt);
     }
     for field in FIELDS {
-        if let Some(input) = by_id_as::<HtmlInputElement>(&format!("setting-{field}")) {
+        if let Some(input) = element::<HtmlInputElement>(&format!("setting-{field}")) {
             input.set_value(&settings.field(field));
         }
     }
@@ -64,11 +64,11 @@ fn fill_form(settings: &ChatSettings) {
 fn read_form() {
     let mut settings = with(|c| c.settings.clone());
     let mut problems = Vec::new();
-    if let Some(prompt) = by_id_as::<HtmlTextAreaElement>("setting-system_prompt") {
+    if let Some(prompt) = element::<HtmlTextAreaElement>("setting-system_prompt") {
         settings.system_prompt = prompt.value();
     }
     for field in FIELDS {
-        if let Some(input) = by_id_as::<HtmlInputElement>(&format!("setting-{field}")) {
+        if let Some(input) = element::<HtmlInputElement>(&format!("setting-{field}")) {
             if let Err(why) = settings.set_field(field, &input.value()) {
                 problems.push(format!("{}: {why}.", label_of(field)));
             }
@@ -91,7 +91,7 @@ fn apply_theme(theme: &str) {
             }
         }
     }
-    if let Some(toggle) = by_id("theme-toggle") {
+    if let Some(toggle) = element::<web_sys::Element>("theme-toggle") {
         let (now, icon) = match theme {
             "light" => ("light", "☀"),
             "dark" => ("dark", "☾"),
@@ -235,35 +235,35 @@ pub(super) fn mount() {
     let settings = ChatSettings::from_stored(stored(SETTINGS_KEY).as_deref());
     with(|c| c.settings = settings);
     apply_theme(stored(THEME_KEY).as_deref().unwrap_or("system"));
-    if let Some(toggle) = by_id("theme-toggle") {
+    if let Some(toggle) = element::<web_sys::Element>("theme-toggle") {
         listen(&toggle, "click", |_| next_theme());
     }
-    if let Some(button) = by_id("settings-button") {
+    if let Some(button) = element::<web_sys::Element>("settings-button") {
         listen(&button, "click", |_| {
             fill_form(&with(|c| c.settings.clone()));
             set_text("data-status", "");
-            if let Some(dialog) = by_id_as::<HtmlDialogElement>("settings") {
+            if let Some(dialog) = element::<HtmlDialogElement>("settings") {
                 let _ = dialog.show_modal();
             }
         });
     }
-    if let Some(form) = by_id("settings-form") {
+    if let Some(form) = element::<web_sys::Element>("settings-form") {
         listen(&form, "change", |_| read_form());
     }
-    if let Some(dialog) = by_id("settings") {
+    if let Some(dialog) = element::<web_sys::Element>("settings") {
         listen(&dialog, "close", |_| {
             read_form();
-            if let Some(button) = by_id_as::<web_sys::HtmlElement>("settings-button") {
+            if let Some(button) = element::<web_sys::HtmlElement>("settings-button") {
                 let _ = button.focus();
             }
         });
     }
     for (id, markdown) in [("export-json", false), ("export-markdown", true)] {
-        if let Some(button) = by_id(id) {
+        if let Some(button) = element::<web_sys::Element>(id) {
             listen(&button, "click", move |_| export(markdown));
         }
     }
-    if let Some(button) = by_id("delete-all") {
+    if let Some(button) = element::<web_sys::Element>("delete-all") {
         listen(&button, "click", |_| confirm_delete_all());
     }
 }

@@ -3,16 +3,7 @@
 use super::conversation::{Conversation, Message};
 use super::markdown::to_safe_html;
 use crate::dom::document;
-use wasm_bindgen::prelude::*;
 use web_sys::Element;
-
-pub fn by_id(id: &str) -> Option<Element> {
-    document().get_element_by_id(id)
-}
-
-pub fn by_id_as<T: JsCast>(id: &str) -> Option<T> {
-    by_id(id).and_then(|e| e.dyn_into::<T>().ok())
-}
 
 pub fn element(tag: &str, class: &str) -> Element {
     let el = document()
@@ -140,7 +131,7 @@ fn message_element(index: usize, message: &Message, state: &MessageListState) ->
 }
 
 pub fn render_messages(state: &MessageListState) {
-    let Some(list) = by_id("messages") else {
+    let Some(list) = crate::dom::element::<Element>("messages") else {
         return;
     };
     list.set_inner_html("");
@@ -166,14 +157,14 @@ pub fn update_streaming(text: &str) {
         .flatten();
     if let Some(body) = body {
         set_reply_body(&body, text);
-        if let Some(list) = by_id("messages") {
+        if let Some(list) = crate::dom::element::<Element>("messages") {
             list.set_scroll_top(list.scroll_height());
         }
     }
 }
 
 pub fn render_conversation_list(conversations: &[Conversation], current: &str) {
-    let Some(list) = by_id("conversations") else {
+    let Some(list) = crate::dom::element::<Element>("conversations") else {
         return;
     };
     list.set_inner_html("");

@@ -9,7 +9,6 @@ mod view;
 use hearth_protocol::{DeployConfig, EmbedAllowlist, EmbedMessage, EmbedState, FromWorker};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// Tells the view and every host listening where the engine stands.
 fn report(status: EmbedMessage) {
@@ -24,23 +23,9 @@ fn report(status: EmbedMessage) {
     ));
 }
 
-async fn config() -> Result<DeployConfig, JsValue> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str(hearth_protocol::config::CONFIG_FILE))
-            .await?
-            .dyn_into()?;
-    if !response.ok() {
-        return Err(format!("the app's configuration: HTTP {}", response.status()).into());
-    }
-    let text = JsFuture::from(response.text()?).await?;
-    serde_json::from_str(&text.as_string().unwrap_or_default())
-        .map_err(|e| format!("the app's configuration is not valid: {e}").into())
-}
-
 pub async fn start() -> Result<(), JsValue> {
     view::init()?;
-    let config = config().await.unwrap_or_else(|e| {
+    let config = crate::models::deploy_config().await.unwrap_or_else(|e| {
         web_sys::console::warn_2(&"using the default configuration:".into(), &e);
         DeployConfig::default()
     });
@@ -76,7 +61,7 @@ async fn run(config: &DeployConfig) -> Result<(), JsValue> {
     })
     .await?;
 
-    let models = crate::models::catalog().await?;
+    let models = crate::models::catalog_of(config).await?;
     let model = models
         .iter()
         .find(|m| !config.embed_model.is_empty() && m.id == config.embed_model)

@@ -2,7 +2,8 @@
 //! prompt box (Enter sends, Shift+Enter is a new line, Esc stops) and a Stop button.
 
 use super::reply::{self, Asker};
-use crate::dom::{document, set_state, set_text};
+use crate::dom::{document, element, listen_id, set_state, set_text};
+use crate::models::progress::{megabytes, percent};
 use hearth_protocol::{ChatMessage, EmbedMessage, EmbedState, LoadStage, RequestId};
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -23,22 +24,8 @@ thread_local! {
     static LOCAL_IDS: Cell<u32> = const { Cell::new(0) };
 }
 
-fn element(id: &str) -> Option<web_sys::Element> {
-    document().get_element_by_id(id)
-}
-
-fn on(id: &str, event: &str, f: impl FnMut(web_sys::Event) + 'static) -> Result<(), JsValue> {
-    let Some(el) = element(id) else {
-        return Ok(());
-    };
-    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    el.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
-    handler.forget();
-    Ok(())
-}
-
 fn prompt_box() -> Option<HtmlTextAreaElement> {
-    element(PROMPT).and_then(|e| e.dyn_into().ok())
+    element(PROMPT)
 }
 
 fn send_typed() {
@@ -66,12 +53,12 @@ fn send_typed() {
 }
 
 pub fn init() -> Result<(), JsValue> {
-    on(FORM, "submit", |e| {
+    listen_id(FORM, "submit", |e| {
         e.prevent_default();
         send_typed();
-    })?;
-    on(STOP, "click", |_| reply::stop_current())?;
-    on(PROMPT, "keydown", |e| {
+    });
+    listen_id(STOP, "click", |_| reply::stop_current());
+    listen_id(PROMPT, "keydown", |e| {
         let Some(key) = e.dyn_ref::<KeyboardEvent>() else {
             return;
         };
@@ -81,13 +68,9 @@ pub fn init() -> Result<(), JsValue> {
         } else if key.key() == "Escape" {
             reply::stop_current();
         }
-    })?;
+    });
     set_busy(false);
     Ok(())
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.0} MB", bytes as f64 / 1e6)
 }
 
 /// The status line's words for a status message.
@@ -112,8 +95,8 @@ fn status_words(status: &EmbedMessage) -> Option<(EmbedState, String)> {
                 LoadStage::Read => "Reading the model file",
             };
             format!(
-                "{what}… {:.0}% ({} of {})",
-                *done as f64 * 100.0 / *total as f64,
+                "{what}… {}% ({} of {})",
+                percent(*done, *total),
                 megabytes(*done),
                 megabytes(*total)
             )
@@ -149,7 +132,7 @@ pub fn begin(question: &str) {
 }
 
 pub fn append(piece: &str) {
-    if let Some(el) = element(REPLY) {
+    if let Some(el) = element::<web_sys::Element>(REPLY) {
         let mut text = el.text_content().unwrap_or_default();
         text.push_str(piece);
         el.set_text_content(Some(&text));
@@ -166,14 +149,14 @@ pub fn set_busy(busy: bool) {
         .body()
         .and_then(|b| b.get_attribute("data-embed-state"))
         .is_some_and(|s| s == "ready");
-    if let Some(stop) = element(STOP) {
+    if let Some(stop) = element::<web_sys::Element>(STOP) {
         let _ = if busy {
             stop.remove_attribute("hidden")
         } else {
             stop.set_attribute("hidden", "")
         };
     }
-    if let Some(send) = element(SEND) {
+    if let Some(send) = element::<web_sys::Element>(SEND) {
         let _ = if busy || !ready {
             send.set_attribute("disabled", "")
         } else {

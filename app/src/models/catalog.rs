@@ -1,6 +1,7 @@
 //! Which models exist (the deploy config names the catalog) and whether one can be downloaded
 //! here: the storage it still needs against what the browser grants this site.
 
+use super::progress::megabytes;
 use crate::dom::error_with_kind;
 use crate::service_worker;
 use hearth_protocol::{
@@ -49,11 +50,21 @@ fn resolve(relative: &str, base: &str) -> Result<String, JsValue> {
     Ok(web_sys::Url::new_with_base(relative, base)?.href())
 }
 
-/// The models the deployment offers, first one the default.
-pub async fn catalog() -> Result<Vec<ModelChoice>, JsValue> {
+/// The deployment's configuration (`config.json` beside the page).
+pub async fn deploy_config() -> Result<DeployConfig, JsValue> {
     let page = window()?.location().href()?;
     let config_url = resolve(hearth_protocol::config::CONFIG_FILE, &page)?;
-    let config: DeployConfig = fetch_json(&config_url, "the app's configuration").await?;
+    fetch_json(&config_url, "the app's configuration").await
+}
+
+/// The models the deployment offers, first one the default.
+pub async fn catalog() -> Result<Vec<ModelChoice>, JsValue> {
+    catalog_of(&deploy_config().await?).await
+}
+
+/// The models `config` names.
+pub async fn catalog_of(config: &DeployConfig) -> Result<Vec<ModelChoice>, JsValue> {
+    let page = window()?.location().href()?;
     let base = if config.model_base_url.is_empty() {
         resolve("models/", &page)?
     } else {
@@ -89,10 +100,6 @@ pub async fn cached_models() -> Vec<CachedModel> {
     }
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.0} MB", bytes as f64 / 1e6)
-}
-
 /// The site's (usage, quota) in bytes, as the browser estimates them (0 where it does not say).
 pub async fn storage_estimate(storage: &web_sys::StorageManager) -> Result<(u64, u64), JsValue> {
     let estimate = JsFuture::from(storage.estimate()?).await?;
@@ -124,10 +131,10 @@ pub async fn check_storage(manifest_url: &str) -> Result<(), JsValue> {
                 &format!(
                     "Not enough storage for {}: it needs {} more, but this browser lets this site store only {} more ({} used of {}). Free up disk space or delete other models, then try again.",
                     manifest.model.name,
-                    mib(needed),
-                    mib(free),
-                    mib(usage),
-                    mib(quota)
+                    megabytes(needed),
+                    megabytes(free),
+                    megabytes(usage),
+                    megabytes(quota)
                 ),
                 ErrorKind::Storage,
             ));

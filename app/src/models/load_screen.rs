@@ -3,7 +3,7 @@
 //! Reload and opening a file, and explains failures with what to do.
 
 use super::advice::Advice;
-use super::view::{element, set_hidden, set_text};
+use crate::dom::{element, set_hidden, set_text};
 
 pub fn show() {
     set_hidden("load-screen", false);

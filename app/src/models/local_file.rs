@@ -1,7 +1,7 @@
 //! Opening a GGUF file from this device: the file picker and dropping a file on the page.
 //! The `File` goes to the engine as is; nothing is uploaded anywhere.
 
-use super::view::{element, listen, listen_id, set_hidden, window};
+use crate::dom::{element, listen, listen_id, set_hidden, window};
 use wasm_bindgen::JsCast;
 
 /// Wires the file input, its buttons and drag-and-drop; `open` gets each chosen file.

@@ -19,10 +19,8 @@ mod picker;
 pub mod readiness;
 #[cfg(target_arch = "wasm32")]
 mod storage_panel;
-#[cfg(target_arch = "wasm32")]
-mod view;
 
 #[cfg(target_arch = "wasm32")]
-pub use catalog::{cached_models, catalog, check_storage, ModelChoice};
+pub use catalog::{cached_models, catalog, catalog_of, check_storage, deploy_config, ModelChoice};
 #[cfg(target_arch = "wasm32")]
 pub use controller::{engine_failed, loaded_by_script, start};

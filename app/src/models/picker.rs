@@ -4,7 +4,7 @@
 
 use super::catalog::ModelChoice;
 use super::progress::megabytes;
-use super::view::{document, element, window};
+use crate::dom::{document, element, window};
 use hearth_protocol::CachedModel;
 use wasm_bindgen::JsCast;
 

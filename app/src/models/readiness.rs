@@ -2,7 +2,7 @@
 //! `none|loading|ready|error` (with `modelId`, `modelName`, `modelContext` beside it), and a
 //! `hearth:model` event on `window` carries `{state, id, name, context}` at every change.
 
-use super::view::{document, set_text, window};
+use crate::dom::{document, set_text, window};
 use wasm_bindgen::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

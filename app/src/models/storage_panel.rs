@@ -2,7 +2,7 @@
 //! much of the browser's quota the site uses, and whether its storage is persistent.
 
 use super::progress::megabytes;
-use super::view::{document, element, set_text, window};
+use crate::dom::{document, element, set_text, window};
 use hearth_protocol::CachedModel;
 use wasm_bindgen_futures::JsFuture;
 

@@ -1,7 +1,7 @@
 //! The Install button: hidden until the browser offers installation (`beforeinstallprompt`),
 //! then it shows the browser's own install prompt.
 
-use super::{listen, set_hidden};
+use crate::dom::{listen, set_hidden};
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,7 +23,7 @@ pub fn init() -> Result<(), JsValue> {
         e.prevent_default();
         *kept.borrow_mut() = Some(e);
         set_hidden(BUTTON, false);
-    })?;
+    });
 
     let kept = offer.clone();
     listen(&button, "click", move |_| {
@@ -35,11 +35,11 @@ pub fn init() -> Result<(), JsValue> {
         if let Err(err) = prompt.and_then(|p| p.call0(&e)) {
             web_sys::console::warn_2(&"the install prompt failed".into(), &err);
         }
-    })?;
+    });
 
     listen(&window, "appinstalled", move |_| {
         offer.borrow_mut().take();
         set_hidden(BUTTON, true);
-    })?;
+    });
     Ok(())
 }

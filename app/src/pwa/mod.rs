@@ -16,27 +16,3 @@ pub fn init() {
     report("the offline indicator", offline::init());
     update::init();
 }
-
-/// Shows or hides the element with `id` (the `hidden` attribute).
-fn set_hidden(id: &str, hidden: bool) {
-    if let Some(el) = crate::dom::document().get_element_by_id(id) {
-        let _ = if hidden {
-            el.set_attribute("hidden", "")
-        } else {
-            el.remove_attribute("hidden")
-        };
-    }
-}
-
-/// Calls `f` on every `event` of `target`, for the page's lifetime.
-fn listen(
-    target: &web_sys::EventTarget,
-    event: &str,
-    f: impl FnMut(web_sys::Event) + 'static,
-) -> Result<(), wasm_bindgen::JsValue> {
-    use wasm_bindgen::prelude::*;
-    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
-    handler.forget();
-    Ok(())
-}

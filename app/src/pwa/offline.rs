@@ -1,7 +1,7 @@
 //! The offline indicator: shown while the browser reports no network (`navigator.onLine` and
 //! the `online`/`offline` events). Hearth keeps working offline once a model is stored.
 
-use super::{listen, set_hidden};
+use crate::dom::{listen, set_hidden};
 use wasm_bindgen::prelude::*;
 
 const INDICATOR: &str = "offline-indicator";
@@ -16,7 +16,7 @@ fn show(online: bool) {
 pub fn init() -> Result<(), JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     show(window.navigator().on_line());
-    listen(&window, "online", |_| show(true))?;
-    listen(&window, "offline", |_| show(false))?;
+    listen(&window, "online", |_| show(true));
+    listen(&window, "offline", |_| show(false));
     Ok(())
 }

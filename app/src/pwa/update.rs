@@ -2,7 +2,7 @@
 //! waits (it does not take over open pages by itself). Reload asks it to activate
 //! (`SwRequest::SkipWaiting`) and reloads this page once it controls it.
 
-use super::{listen, set_hidden};
+use crate::dom::{listen, set_hidden};
 use hearth_protocol::SwRequest;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -42,7 +42,7 @@ async fn watch() -> Result<(), JsValue> {
                 let _ = w.location().reload();
             }
         }
-    })?;
+    });
 
     if let Some(bar) = crate::dom::document().get_element_by_id(BAR) {
         let registration = registration.clone();
@@ -68,7 +68,7 @@ async fn watch() -> Result<(), JsValue> {
                     }
                 }
             }
-        })?;
+        });
     }
 
     let has_controller = container.controller().is_some();
@@ -80,7 +80,7 @@ async fn watch() -> Result<(), JsValue> {
         if let Some(installing) = watched.installing() {
             offer_when_installed(installing);
         }
-    })?;
+    });
     if let Some(installing) = registration.installing() {
         offer_when_installed(installing);
     }
@@ -95,13 +95,10 @@ fn skip_waiting(worker: &ServiceWorker) -> Result<(), JsValue> {
 /// first visit the new worker takes over by itself).
 fn offer_when_installed(worker: ServiceWorker) {
     let watched = worker.clone();
-    let result = listen(&worker, "statechange", move |_| {
+    listen(&worker, "statechange", move |_| {
         let controlled = container().ok().and_then(|c| c.controller()).is_some();
         if watched.state() == ServiceWorkerState::Installed && controlled {
             set_hidden(BAR, false);
         }
     });
-    if let Err(e) = result {
-        web_sys::console::warn_2(&"watching the update failed".into(), &e);
-    }
 }
