@@ -107,6 +107,18 @@ fn take_file(data: &JsValue) -> Option<web_sys::Blob> {
     Some(file)
 }
 
+/// The end of a load: the new model becomes the session and the page hears `loaded`, or the
+/// page hears what went wrong.
+fn keep_loaded(id: u32, result: Result<(ChatSession<GpuModel>, FromWorker), Failure>) {
+    match result {
+        Ok((session, reply)) => {
+            STATE.with(|s| s.borrow_mut().session = Some(session));
+            post(&reply);
+        }
+        Err(f) => post_error(Some(id), f),
+    }
+}
+
 fn receive(request: ToWorker) {
     if let ToWorker::Cancel { id } = request {
         cancel(id);
@@ -184,13 +196,7 @@ async fn handle(request: ToWorker) {
             // The old model's GPU memory is freed before the new one is allocated.
             STATE.with(|s| s.borrow_mut().session = None);
             let result = async { model_load::load(id, gpu().await?, &manifest_url).await }.await;
-            match result {
-                Ok((session, reply)) => {
-                    STATE.with(|s| s.borrow_mut().session = Some(session));
-                    post(&reply);
-                }
-                Err(f) => post_error(Some(id), f),
-            }
+            keep_loaded(id, result);
         }
         ToWorker::LoadFile { id, name, size } => {
             STATE.with(|s| s.borrow_mut().session = None);
@@ -206,13 +212,7 @@ async fn handle(request: ToWorker) {
             };
             let result =
                 async { model_load::load_file(id, gpu().await?, &file, &name, size).await }.await;
-            match result {
-                Ok((session, reply)) => {
-                    STATE.with(|s| s.borrow_mut().session = Some(session));
-                    post(&reply);
-                }
-                Err(f) => post_error(Some(id), f),
-            }
+            keep_loaded(id, result);
         }
         ToWorker::Unload { id } => {
             // Dropping the model destroys its GPU buffers.
