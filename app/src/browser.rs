@@ -165,6 +165,7 @@ pub async fn load_model(
                 |id| ToWorker::LoadModel {
                     id,
                     manifest_url: url,
+                    backend: hearth_protocol::Backend::default(),
                 },
                 on_event,
             )

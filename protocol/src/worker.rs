@@ -13,11 +13,22 @@ pub enum ToWorker {
     /// Download (through the service worker's chunk cache) and load the model whose
     /// `net_metadata.json` is at `manifest_url`, replacing any loaded model. Answered by
     /// `LoadProgress` events, then `Loaded` or `Error`.
-    LoadModel { id: u32, manifest_url: String },
+    LoadModel {
+        id: u32,
+        manifest_url: String,
+        #[serde(default)]
+        backend: Backend,
+    },
     /// Load a GGUF file from this device, replacing any loaded model. The `File` itself travels
     /// beside this message as its `file` field (serde cannot carry it); the worker reads it in
     /// pieces. Answered like `LoadModel`, with `Read` progress.
-    LoadFile { id: u32, name: String, size: u64 },
+    LoadFile {
+        id: u32,
+        name: String,
+        size: u64,
+        #[serde(default)]
+        backend: Backend,
+    },
     /// Drop the loaded model and free its GPU memory. Answered by `Unloaded`.
     Unload { id: u32 },
     /// Reply to a conversation: `Token` events, then `Done` or `Error`.
@@ -29,6 +40,29 @@ pub enum ToWorker {
     /// Cancel request `id` (a load or a generation); a stopped generation still ends with
     /// `Done` (its `stop` says `cancelled`), a cancelled load with `Error`.
     Cancel { id: u32 },
+}
+
+/// Where the page asks the engine to run a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// The GPU through WebGPU when this browser has a hardware adapter; otherwise the CPU
+    /// (no WebGPU, or an adapter that is itself a CPU emulation, which is slower than the
+    /// engine's own CPU path).
+    #[default]
+    Auto,
+    /// WebGPU only: fails with `no_web_gpu` where there is none.
+    Gpu,
+    /// The CPU in WebAssembly (SIMD), even where WebGPU exists.
+    Cpu,
+}
+
+/// Where a loaded model actually runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunsOn {
+    Gpu,
+    Cpu,
 }
 
 /// One turn of a conversation.
@@ -153,7 +187,11 @@ pub enum FromWorker {
     Loaded {
         id: u32,
         model: ModelFacts,
-        adapter: AdapterSummary,
+        runs_on: RunsOn,
+        /// The GPU, when `runs_on` is `gpu`.
+        adapter: Option<AdapterSummary>,
+        /// Why an `auto` load runs on the CPU (in words), when it does.
+        fallback: Option<String>,
         /// Positions the KV cache holds.
         context: u32,
         load_ms: f64,

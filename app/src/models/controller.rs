@@ -359,6 +359,7 @@ fn load(c: ModelChoice) {
                     |id| ToWorker::LoadModel {
                         id,
                         manifest_url: url,
+                        backend: hearth_protocol::Backend::default(),
                     },
                     Some(
                         on_event
@@ -396,6 +397,7 @@ fn open_file(file: web_sys::File) {
                 id,
                 name: name.clone(),
                 size,
+                backend: hearth_protocol::Backend::default(),
             },
             ("file", &file),
             Some(

@@ -192,13 +192,15 @@ async fn handle(request: ToWorker) {
                 Err(f) => post_error(Some(id), f),
             }
         }
-        ToWorker::LoadModel { id, manifest_url } => {
+        ToWorker::LoadModel {
+            id, manifest_url, ..
+        } => {
             // The old model's GPU memory is freed before the new one is allocated.
             STATE.with(|s| s.borrow_mut().session = None);
             let result = async { model_load::load(id, gpu().await?, &manifest_url).await }.await;
             keep_loaded(id, result);
         }
-        ToWorker::LoadFile { id, name, size } => {
+        ToWorker::LoadFile { id, name, size, .. } => {
             STATE.with(|s| s.borrow_mut().session = None);
             let Some(file) = STATE.with(|s| s.borrow_mut().files.remove(&id)) else {
                 post_error(

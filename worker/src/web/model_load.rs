@@ -232,7 +232,9 @@ async fn finish(
     let reply = FromWorker::Loaded {
         id,
         model,
-        adapter: gpu.summary(),
+        runs_on: hearth_protocol::RunsOn::Gpu,
+        adapter: Some(gpu.summary()),
+        fallback: None,
         context,
         load_ms: js_sys::Date::now() - started,
     };
