@@ -149,12 +149,15 @@ pub async fn ask_service_worker(request: JsValue) -> Result<JsValue, JsValue> {
 
 /// Checks storage, then loads the model at `manifest_url` in the engine. `on_event` gets
 /// `load_progress` events; resolves with the `loaded` reply, rejects with an `Error` whose
-/// `kind` says what went wrong.
+/// `kind` says what went wrong. `options` may name the backend: `{backend: "auto" | "gpu" |
+/// "cpu"}` (default `auto`).
 #[wasm_bindgen]
 pub async fn load_model(
     manifest_url: String,
     on_event: Option<Function>,
+    options: JsValue,
 ) -> Result<JsValue, JsValue> {
+    let backend = load_options(options)?.backend;
     use crate::models::readiness::{announce, Readiness};
     announce(Readiness::Loading, &manifest_url, "", None);
     let loaded = async {
@@ -165,7 +168,7 @@ pub async fn load_model(
                 |id| ToWorker::LoadModel {
                     id,
                     manifest_url: url,
-                    backend: hearth_protocol::Backend::default(),
+                    backend,
                 },
                 on_event,
             )
@@ -183,6 +186,21 @@ pub async fn load_model(
         _ => announce(Readiness::Error, &manifest_url, "", None),
     }
     loaded
+}
+
+/// What a script may ask of a load.
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct LoadOptions {
+    backend: hearth_protocol::Backend,
+}
+
+fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(LoadOptions::default());
+    }
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| js_sys::Error::new(&format!("bad load options: {e}")).into())
 }
 
 /// Adds the conversations of a JSON export to the stored ones; resolves with how many.

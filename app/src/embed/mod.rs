@@ -89,7 +89,12 @@ async fn run(config: &DeployConfig) -> Result<(), JsValue> {
         }
     });
     let on_event_fn: Function = on_event.as_ref().clone().unchecked_into();
-    let loaded = crate::browser::load_model(model.manifest_url.clone(), Some(on_event_fn)).await;
+    let loaded = crate::browser::load_model(
+        model.manifest_url.clone(),
+        Some(on_event_fn),
+        JsValue::UNDEFINED,
+    )
+    .await;
     drop(on_event);
     loaded?;
     report(EmbedMessage::status(
