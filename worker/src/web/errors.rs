@@ -67,9 +67,7 @@ pub fn engine_error(e: EngineError) -> Failure {
         ),
         e @ (EngineError::Model(_)
         | EngineError::Gguf(_)
-        | EngineError::TensorType { .. }
         | EngineError::UnsupportedShape(_)
-        | EngineError::Incomplete(_)
         | EngineError::Weight(_)) => {
             Failure::new(ErrorKind::Model, format!("the model cannot be used: {e}"))
         }
