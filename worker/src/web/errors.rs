@@ -65,6 +65,10 @@ pub fn engine_error(e: EngineError) -> Failure {
             ErrorKind::DeviceTooSmall,
             format!("this GPU's buffer limits are too small for the model: {e}"),
         ),
+        e @ EngineError::OutOfMemory { .. } => Failure::new(
+            ErrorKind::DeviceTooSmall,
+            format!("this device does not have the memory for the model: {e}"),
+        ),
         e @ (EngineError::Model(_)
         | EngineError::Gguf(_)
         | EngineError::UnsupportedShape(_)
