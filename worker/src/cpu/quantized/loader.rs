@@ -2,6 +2,7 @@
 //! once, into a buffer of exactly its size reserved when the header is read (so a model that
 //! does not fit in memory fails before the download goes on), and kept in their quantization.
 
+use super::input::InputPrecision;
 use super::matrix::{MatrixError, QuantMatrix};
 use super::QuantizedModel;
 use crate::cpu::{CpuWeights, LayerWeights};
@@ -77,6 +78,7 @@ pub struct CpuLoader {
     destination: MemoryDestination,
     stream: TensorStream<Sink>,
     max_context: Option<usize>,
+    precision: InputPrecision,
 }
 
 impl CpuLoader {
@@ -87,7 +89,13 @@ impl CpuLoader {
             destination: MemoryDestination::default(),
             stream: TensorStream::new(file_len),
             max_context,
+            precision: InputPrecision::default(),
         }
+    }
+
+    /// Matrix products take their inputs at `precision` (f32 unless asked).
+    pub fn with_precision(self, precision: InputPrecision) -> Self {
+        Self { precision, ..self }
     }
 
     /// The file's header, once complete.
@@ -108,7 +116,7 @@ impl CpuLoader {
     /// Builds the model once every tensor arrived.
     pub fn finish(self) -> Result<QuantizedModel, EngineError> {
         let (config, sinks) = self.stream.finish()?;
-        let weights = assemble(&config, sinks)?;
+        let weights = assemble(&config, sinks, self.precision)?;
         Ok(QuantizedModel::new(config, weights, self.max_context))
     }
 
@@ -127,7 +135,9 @@ impl CpuLoader {
 fn assemble(
     config: &Config,
     mut sinks: HashMap<String, Sink>,
+    precision: InputPrecision,
 ) -> Result<CpuWeights<QuantMatrix>, EngineError> {
+    let matrix = |name: &str, sink: Sink| matrix(name, sink).map(|m| m.with_precision(precision));
     let mut take = |name: &str| {
         sinks
             .remove(name)

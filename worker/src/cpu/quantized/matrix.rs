@@ -1,5 +1,6 @@
 //! A weight matrix kept as its GGUF bytes: `rows` rows of `cols` weights, each row whole blocks.
 
+use super::input::{InputPrecision, QuantizedInput};
 use super::{dot_f32, dot_q6_k, dot_q8_0};
 use crate::cpu::WeightMatrix;
 use crate::gguf::GgmlType;
@@ -13,6 +14,7 @@ pub struct QuantMatrix {
     cols: usize,
     row_bytes: usize,
     data: Vec<u8>,
+    precision: InputPrecision,
 }
 
 /// Why bytes cannot be a matrix of that shape and type.
@@ -58,7 +60,13 @@ impl QuantMatrix {
             cols,
             row_bytes: row_bytes as usize,
             data,
+            precision: InputPrecision::default(),
         })
+    }
+
+    /// The same matrix, its products taking their input at `precision`.
+    pub fn with_precision(self, precision: InputPrecision) -> Self {
+        Self { precision, ..self }
     }
 
     pub fn ggml_type(&self) -> GgmlType {
@@ -102,7 +110,8 @@ impl WeightMatrix for QuantMatrix {
         self.cols
     }
 
-    /// One input (decode): each row's blocks against it. Several (prefill): each row
+    /// 8-bit inputs: each input quantized once, then every row's blocks against each. f32
+    /// inputs: one input (decode) against each row's blocks; several (prefill): each row
     /// dequantized once, then against every input.
     fn matmul(&self, xs: &[f32]) -> Vec<f32> {
         let (rows, cols) = (self.rows, self.cols);
@@ -113,7 +122,19 @@ impl WeightMatrix for QuantMatrix {
         let n = xs.len() / cols;
         let mut out = vec![0.0f32; n * rows];
         let mut scratch = vec![0.0f32; cols];
-        if n == 1 {
+        let int8: Option<fn(&[u8], &QuantizedInput) -> f32> = match (self.precision, self.ty) {
+            (InputPrecision::Int8, GgmlType::Q6K) => Some(dot_q6_k::dot_int8),
+            (InputPrecision::Int8, GgmlType::Q8_0) => Some(dot_q8_0::dot_int8),
+            _ => None,
+        };
+        if let Some(dot) = int8 {
+            for (t, x) in xs.chunks_exact(cols).enumerate() {
+                let x = QuantizedInput::new(x);
+                for (r, y) in out[t * rows..(t + 1) * rows].iter_mut().enumerate() {
+                    *y = dot(self.row_data(r), &x);
+                }
+            }
+        } else if n == 1 {
             for (r, y) in out.iter_mut().enumerate() {
                 *y = self.row_dot(r, xs, &mut scratch);
             }

@@ -102,3 +102,36 @@ fn a_cut_or_foreign_file_is_an_error() {
     let mut loader = CpuLoader::new(None, None);
     assert!(loader.push(b"not a GGUF file at all, just text").is_err());
 }
+
+/// 8-bit inputs: the integer products equal the f32 reference on the dequantized weights and
+/// the dequantized inputs (only the final scaling rounds), and stay within 1% of the product
+/// with f32 inputs.
+#[test]
+fn int8_inputs_multiply_exactly_what_they_quantized() {
+    let (rows, cols) = (16, 512);
+    for ty in [GgmlType::Q6K, GgmlType::Q8_0] {
+        let bytes: Vec<u8> = random(rows * cols, 7)
+            .chunks_exact(cols)
+            .flat_map(|row| quant::quantize(ty, row).unwrap())
+            .collect();
+        let weights = quant::dequantize_to_vec(ty, &bytes).unwrap();
+        let m = QuantMatrix::new(ty, rows, cols, bytes)
+            .unwrap()
+            .with_precision(InputPrecision::Int8);
+        let x = random(cols, 8);
+        let q = input::QuantizedInput::new(&x);
+        let x_seen: Vec<f32> =
+            q.qs.iter()
+                .enumerate()
+                .map(|(i, &v)| f32::from(v) * q.scales[i / input::BLOCK])
+                .collect();
+        let got = m.matmul(&x);
+        let exact = ops::matmul(&weights, rows, cols, &x_seen);
+        let f32_inputs = ops::matmul(&weights, rows, cols, &x);
+        let scale = f32_inputs.iter().fold(0f32, |a, v| a.max(v.abs()));
+        for r in 0..rows {
+            assert!((got[r] - exact[r]).abs() <= 1e-5 * scale, "{ty} [{r}]");
+            assert!((got[r] - f32_inputs[r]).abs() <= 1e-2 * scale, "{ty} [{r}]");
+        }
+    }
+}
