@@ -104,8 +104,8 @@ mod simd {
     #[inline]
     pub fn i8x16_dot_i8x16(w: v128, a: v128) -> v128 {
         i32x4_add(
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w, a)),
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w, a)),
+            i32x4_dot_i16x8(i16x8_extend_low_i8x16(w), i16x8_extend_low_i8x16(a)),
+            i32x4_dot_i16x8(i16x8_extend_high_i8x16(w), i16x8_extend_high_i8x16(a)),
         )
     }
 

@@ -1,0 +1,57 @@
+//! Speed of the CPU engine's wasm SIMD kernels, in Node (the same V8 as Chromium): weight bytes
+//! per second of one matrix-vector product per weight type and input precision. Not part of
+//! the tests: `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test
+//! --release --target wasm32-unknown-unknown -p hearth-worker --test simd_bench`.
+
+#![cfg(target_arch = "wasm32")]
+
+use hearth_worker::cpu::quantized::{InputPrecision, QuantMatrix};
+use hearth_worker::cpu::WeightMatrix;
+use hearth_worker::gguf::GgmlType;
+use hearth_worker::quant;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Values in [-1, 1) from a fixed xorshift sequence.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// Weight bytes per second of each kernel on a 2048×2048 matrix (Llama 3.2 1B's attention
+/// shape), one input. No assertion on speed.
+#[wasm_bindgen_test]
+fn bench_kernels() {
+    let now = || js_sys::Date::now();
+    let (rows, cols) = (2048, 2048);
+    let x = values(cols, 9);
+    for ty in [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32] {
+        let bytes: Vec<u8> = values(rows * cols, 1)
+            .chunks_exact(cols)
+            .flat_map(|row| quant::quantize(ty, row).unwrap())
+            .collect();
+        let size = bytes.len();
+        let m = QuantMatrix::new(ty, rows, cols, bytes).unwrap();
+        for precision in [InputPrecision::F32, InputPrecision::Int8] {
+            let m = m.clone().with_precision(precision);
+            let _ = m.matmul(&x);
+            let (start, mut runs) = (now(), 0);
+            while now() - start < 1000.0 {
+                std::hint::black_box(m.matmul(&x));
+                runs += 1;
+            }
+            let seconds = (now() - start) / 1000.0;
+            wasm_bindgen_test::console_log!(
+                "{{\"kernel\":\"{ty} {precision:?}\",\"gb_per_s\":{:.2},\"weights_per_ns\":{:.2}}}",
+                size as f64 * runs as f64 / seconds / 1e9,
+                (rows * cols) as f64 * runs as f64 / seconds / 1e9
+            );
+        }
+    }
+}
