@@ -26,11 +26,14 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 
 /// Weight bytes per second of each kernel on a 2048×2048 matrix (Llama 3.2 1B's attention
 /// shape), one input. No assertion on speed.
+/// Tokens of the prefill case.
+const PREFILL: usize = 16;
+
 #[wasm_bindgen_test]
 fn bench_kernels() {
     let now = || js_sys::Date::now();
     let (rows, cols) = (2048, 2048);
-    let x = values(cols, 9);
+    let xs = values(PREFILL * cols, 9);
     for ty in [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32] {
         let bytes: Vec<u8> = values(rows * cols, 1)
             .chunks_exact(cols)
@@ -38,19 +41,24 @@ fn bench_kernels() {
             .collect();
         let size = bytes.len();
         let m = QuantMatrix::new(ty, rows, cols, bytes).unwrap();
-        for precision in [InputPrecision::F32, InputPrecision::Int8] {
+        for (precision, tokens) in [
+            (InputPrecision::F32, 1),
+            (InputPrecision::Int8, 1),
+            (InputPrecision::F32, PREFILL),
+        ] {
             let m = m.clone().with_precision(precision);
-            let _ = m.matmul(&x);
+            let x = &xs[..tokens * cols];
+            let _ = m.matmul(x);
             let (start, mut runs) = (now(), 0);
             while now() - start < 1000.0 {
-                std::hint::black_box(m.matmul(&x));
+                std::hint::black_box(m.matmul(x));
                 runs += 1;
             }
             let seconds = (now() - start) / 1000.0;
             wasm_bindgen_test::console_log!(
-                "{{\"kernel\":\"{ty} {precision:?}\",\"gb_per_s\":{:.2},\"weights_per_ns\":{:.2}}}",
+                "{{\"kernel\":\"{ty} {precision:?}\",\"tokens\":{tokens},\"weight_gb_per_s\":{:.2},\"weights_per_ns_per_token\":{:.2}}}",
                 size as f64 * runs as f64 / seconds / 1e9,
-                (rows * cols) as f64 * runs as f64 / seconds / 1e9
+                (rows * cols * tokens) as f64 * runs as f64 / seconds / 1e9
             );
         }
     }
