@@ -28,7 +28,7 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 
 fn check(ty: GgmlType, precision: InputPrecision, tolerance: f32) {
     // Two Q6_K super-blocks per row plus one more, so no kernel only sees one block.
-    let (rows, cols) = (20, 768);
+    let (rows, cols) = (21, 768);
     let bytes: Vec<u8> = values(rows * cols, 1)
         .chunks_exact(cols)
         .flat_map(|row| quant::quantize(ty, row).unwrap())
@@ -37,7 +37,7 @@ fn check(ty: GgmlType, precision: InputPrecision, tolerance: f32) {
     let m = QuantMatrix::new(ty, rows, cols, bytes)
         .unwrap()
         .with_precision(precision);
-    for n in [1, 3] {
+    for n in [1, 3, 9] {
         let xs = values(n * cols, 2 + n as u64);
         let want = ops::matmul(&weights, rows, cols, &xs);
         let got = m.matmul(&xs);

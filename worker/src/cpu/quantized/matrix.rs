@@ -112,7 +112,7 @@ impl WeightMatrix for QuantMatrix {
 
     /// 8-bit inputs: each input quantized once, then every row's blocks against each. f32
     /// inputs: one input (decode) against each row's blocks; several (prefill): each row
-    /// dequantized once, then against every input.
+    /// dequantized once, then against every input, two rows by four inputs at a time.
     fn matmul(&self, xs: &[f32]) -> Vec<f32> {
         let (rows, cols) = (self.rows, self.cols);
         assert!(
@@ -139,10 +139,29 @@ impl WeightMatrix for QuantMatrix {
                 *y = self.row_dot(r, xs, &mut scratch);
             }
         } else {
-            for r in 0..rows {
-                self.dequantize_row(r, &mut scratch);
-                for (t, x) in xs.chunks_exact(cols).enumerate() {
-                    out[t * rows + r] = dot_f32::dot(&scratch, x);
+            // Prefill: rows dequantized two at a time, then against the inputs four at a time.
+            let mut pair = vec![0.0f32; 2 * cols];
+            let inputs: Vec<&[f32]> = xs.chunks_exact(cols).collect();
+            for r in (0..rows).step_by(2) {
+                let last = (r + 1).min(rows - 1);
+                let (w0, w1) = pair.split_at_mut(cols);
+                self.dequantize_row(r, w0);
+                self.dequantize_row(last, w1);
+                let mut t = 0;
+                while t + 4 <= n {
+                    let d = dot_f32::dots_2x4(
+                        [w0, w1],
+                        [inputs[t], inputs[t + 1], inputs[t + 2], inputs[t + 3]],
+                    );
+                    for i in 0..4 {
+                        out[(t + i) * rows + r] = d[i];
+                        out[(t + i) * rows + last] = d[4 + i];
+                    }
+                    t += 4;
+                }
+                for (t, x) in inputs.iter().enumerate().skip(t) {
+                    out[t * rows + r] = dot_f32::dot(w0, x);
+                    out[t * rows + last] = dot_f32::dot(w1, x);
                 }
             }
         }

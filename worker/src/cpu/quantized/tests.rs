@@ -14,7 +14,7 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 /// weights, for one input (decode) and several (prefill).
 #[test]
 fn quantized_matmul_equals_the_reference_on_dequantized_weights() {
-    let (rows, cols) = (24, 512);
+    let (rows, cols) = (25, 512);
     for ty in [
         GgmlType::Q6K,
         GgmlType::Q8_0,
@@ -32,7 +32,7 @@ fn quantized_matmul_equals_the_reference_on_dequantized_weights() {
             data: quant::dequantize_to_vec(ty, &bytes).unwrap(),
         };
         let m = QuantMatrix::new(ty, rows, cols, bytes).unwrap();
-        for n in [1, 3] {
+        for n in [1, 3, 9] {
             let xs = random(n * cols, 2 + n as u64);
             let want = ops::matmul(&reference.data, rows, cols, &xs);
             let got = m.matmul(&xs);
