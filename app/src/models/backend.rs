@@ -77,17 +77,36 @@ pub fn intent_words(setting: Backend) -> &'static str {
 }
 
 /// The notice shown when an automatic load fell back to the CPU: why, that it is slower,
-/// and what would make it faster.
-pub fn fallback_notice(fallback: &str) -> String {
-    let why = fallback.trim();
+/// and what would make it faster; and the technical part of the reason (what the browser
+/// said in parentheses, e.g. which graphics APIs it tried), shown apart in smaller print.
+pub fn fallback_notice(fallback: &str) -> (String, Option<String>) {
+    let (why, detail) = split_reason(fallback);
     let why = if why.is_empty() {
         "This browser cannot run the model on its GPU.".to_string()
     } else {
-        sentence(why)
+        sentence(&why)
     };
-    format!(
-        "{why} The model runs on this device's CPU instead, which is slower: replies take longer to start and come out more slowly. For faster replies, open Hearth in a browser with WebGPU. {WEBGPU_HELP}"
+    (
+        format!(
+            "{why} The model runs on this device's CPU instead, which is slower: replies take longer to start and come out more slowly. For faster replies, open Hearth in a browser with WebGPU. {WEBGPU_HELP}"
+        ),
+        detail,
     )
+}
+
+/// "no adapter (wgpu's words)" → ("no adapter", Some("wgpu's words")).
+fn split_reason(fallback: &str) -> (String, Option<String>) {
+    let text = fallback.trim();
+    if let Some(open) = text.find(" (") {
+        if let Some(inner) = text[open + 2..].strip_suffix(')') {
+            let inner = inner.trim();
+            return (
+                text[..open].trim().to_string(),
+                (!inner.is_empty()).then(|| inner.to_string()),
+            );
+        }
+    }
+    (text.to_string(), None)
 }
 
 /// `text` with a capital first letter and a full stop at the end.
@@ -140,12 +159,40 @@ mod tests {
 
     #[test]
     fn the_fallback_notice_says_why_and_what_helps() {
-        let text = fallback_notice("this browser has no WebGPU");
+        let (text, detail) = fallback_notice("this browser has no WebGPU");
         assert!(text.starts_with("This browser has no WebGPU. "), "{text}");
         assert!(text.contains("slower"));
         assert!(text.contains("Chrome or Edge 113"));
         assert!(text.contains("--enable-unsafe-webgpu --enable-features=Vulkan"));
-        assert!(fallback_notice("").starts_with("This browser cannot run the model on its GPU."));
-        assert!(fallback_notice("No adapter!").starts_with("No adapter! The model"));
+        assert_eq!(detail, None);
+        assert!(fallback_notice("")
+            .0
+            .starts_with("This browser cannot run the model on its GPU."));
+        assert!(fallback_notice("No adapter!")
+            .0
+            .starts_with("No adapter! The model"));
+    }
+
+    #[test]
+    fn the_technical_part_of_a_reason_is_set_apart() {
+        let (text, detail) = fallback_notice(
+            "no WebGPU adapter is available (No suitable graphics adapter found; vulkan not requested)",
+        );
+        assert!(
+            text.starts_with("No WebGPU adapter is available. The model"),
+            "{text}"
+        );
+        assert_eq!(
+            detail.as_deref(),
+            Some("No suitable graphics adapter found; vulkan not requested")
+        );
+        // Parentheses inside the sentence are words, not details.
+        let (text, detail) = fallback_notice("the adapter (SwiftShader) is slow");
+        assert!(
+            text.starts_with("The adapter (SwiftShader) is slow."),
+            "{text}"
+        );
+        assert_eq!(detail, None);
+        assert_eq!(fallback_notice("no adapter ()").1, None);
     }
 }

@@ -100,7 +100,12 @@ pub fn show_notice(placement: Option<&Placement>) {
     match reason {
         Some(reason) if dismissed.as_deref() != Some(reason.as_str()) => {
             let _ = notice.set_attribute("data-reason", &reason);
-            set_text("backend-notice-text", &fallback_notice(&reason));
+            let (text, detail) = fallback_notice(&reason);
+            set_text("backend-notice-text", &text);
+            set_text(
+                "backend-notice-detail",
+                &detail.map_or(String::new(), |d| format!("The browser said: {d}")),
+            );
             notice.set_hidden(false);
         }
         _ => notice.set_hidden(true),

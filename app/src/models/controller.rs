@@ -42,6 +42,8 @@ struct Load {
     meter: RateMeter,
     stage: Option<LoadStage>,
     from_storage: bool,
+    /// Where it was asked to run.
+    backend: Backend,
     id: String,
     name: String,
     source: Source,
@@ -321,6 +323,7 @@ fn begin(id: &str, name: &str, from_storage: bool, source: Source) -> u64 {
             meter: RateMeter::new(),
             stage: None,
             from_storage,
+            backend: backend_setting::current(),
             id: id.into(),
             name: name.into(),
             source,
@@ -371,7 +374,7 @@ fn progress_handler(epoch: u64) -> Closure<dyn FnMut(JsValue)> {
             Some((
                 first && load.cancel_asked,
                 load.name.clone(),
-                stage_words(stage, load.from_storage),
+                stage_words(stage, load.from_storage, load.backend),
                 progress_line(bytes_done, bytes_total, &load.meter),
             ))
         });
