@@ -75,7 +75,7 @@ impl Loader {
                 if let Some(f) = super::errors::take_gpu_error() {
                     return Err(f);
                 }
-                Ok((LoadedModel::Gpu(model), Some(gpu.summary())))
+                Ok((LoadedModel::Gpu(Box::new(model)), Some(gpu.summary())))
             }
             Loader::Cpu(loader) => Ok((
                 LoadedModel::Cpu(loader.finish().map_err(engine_error)?),
@@ -87,7 +87,7 @@ impl Loader {
 
 /// A loaded model, wherever it runs.
 pub enum LoadedModel {
-    Gpu(GpuModel),
+    Gpu(Box<GpuModel>),
     Cpu(QuantizedModel),
 }
 
@@ -103,21 +103,21 @@ impl LoadedModel {
 impl LanguageModel for LoadedModel {
     fn vocab_size(&self) -> usize {
         match self {
-            LoadedModel::Gpu(m) => m.vocab_size(),
+            LoadedModel::Gpu(m) => m.as_ref().vocab_size(),
             LoadedModel::Cpu(m) => m.vocab_size(),
         }
     }
 
     fn capacity(&self) -> usize {
         match self {
-            LoadedModel::Gpu(m) => LanguageModel::capacity(m),
+            LoadedModel::Gpu(m) => LanguageModel::capacity(m.as_ref()),
             LoadedModel::Cpu(m) => m.capacity(),
         }
     }
 
     fn max_k(&self) -> usize {
         match self {
-            LoadedModel::Gpu(m) => LanguageModel::max_k(m),
+            LoadedModel::Gpu(m) => LanguageModel::max_k(m.as_ref()),
             LoadedModel::Cpu(m) => m.max_k(),
         }
     }
@@ -131,7 +131,7 @@ impl LanguageModel for LoadedModel {
         k: usize,
     ) -> Result<Candidates, EngineError> {
         match self {
-            LoadedModel::Gpu(m) => LanguageModel::forward(m, tokens, start_pos, k).await,
+            LoadedModel::Gpu(m) => LanguageModel::forward(m.as_mut(), tokens, start_pos, k).await,
             LoadedModel::Cpu(m) => {
                 let split = tokens.len().saturating_sub(1) / CPU_PREFILL_STEP * CPU_PREFILL_STEP;
                 let (head, last) = tokens.split_at(split);

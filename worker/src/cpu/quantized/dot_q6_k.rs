@@ -69,7 +69,7 @@ pub fn dot_int8(row: &[u8], x: &QuantizedInput) -> f32 {
                     block += s as f32 * da[4 * h + g];
                 }
             }
-            total += crate::quant::f16_to_f32(u16::from_le_bytes(b.d)) * block;
+            total += crate::quant::f16_to_f32_fast(u16::from_le_bytes(b.d)) * block;
         }
         total
     }
@@ -81,7 +81,7 @@ mod simd {
     use super::super::dot_q8_0::{i8x16_dot_f32, i8x16_dot_i8x16};
     use super::QK;
     use crate::cpu::quantized::input::QuantizedInput;
-    use crate::quant::{f16_to_f32, BlockQ6K};
+    use crate::quant::{f16_to_f32_fast, BlockQ6K};
     use core::arch::wasm32::*;
 
     #[target_feature(enable = "simd128")]
@@ -101,7 +101,7 @@ mod simd {
                     }
                 }
             }
-            let d = f16_to_f32(u16::from_le_bytes(b.d));
+            let d = f16_to_f32_fast(u16::from_le_bytes(b.d));
             total = f32x4_add(total, f32x4_mul(block, f32x4_splat(d)));
         }
         sum(total)
@@ -160,7 +160,7 @@ mod simd {
                     block = f32x4_add(block, f32x4_mul(s, f32x4_splat(da[4 * h + g])));
                 }
             }
-            let d = f16_to_f32(u16::from_le_bytes(b.d));
+            let d = f16_to_f32_fast(u16::from_le_bytes(b.d));
             total = f32x4_add(total, f32x4_mul(block, f32x4_splat(d)));
         }
         sum(total)

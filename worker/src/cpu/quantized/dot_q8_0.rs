@@ -21,7 +21,7 @@ pub fn dot(row: &[u8], x: &[f32]) -> f32 {
             .zip(x.chunks_exact(QK))
             .map(|(b, x)| {
                 let sum: f32 = b.qs.iter().zip(x).map(|(&q, &x)| f32::from(q) * x).sum();
-                crate::quant::f16_to_f32(u16::from_le_bytes(b.d)) * sum
+                crate::quant::f16_to_f32_fast(u16::from_le_bytes(b.d)) * sum
             })
             .sum()
     }
@@ -46,7 +46,7 @@ pub fn dot_int8(row: &[u8], x: &QuantizedInput) -> f32 {
                         .zip(q)
                         .map(|(&w, &a)| i32::from(w) * i32::from(a))
                         .sum();
-                crate::quant::f16_to_f32(u16::from_le_bytes(b.d)) * da * sum as f32
+                crate::quant::f16_to_f32_fast(u16::from_le_bytes(b.d)) * da * sum as f32
             })
             .sum()
     }
@@ -57,7 +57,7 @@ mod simd {
     use super::super::dot_f32::simd::{load, sum};
     use super::QK;
     use crate::cpu::quantized::input::QuantizedInput;
-    use crate::quant::{f16_to_f32, BlockQ8_0};
+    use crate::quant::{f16_to_f32_fast, BlockQ8_0};
     use core::arch::wasm32::*;
 
     #[target_feature(enable = "simd128")]
@@ -70,7 +70,7 @@ mod simd {
                 (v128_load(p), v128_load(p.add(1)))
             };
             let part = f32x4_add(i8x16_dot_f32(lo, &x[..16]), i8x16_dot_f32(hi, &x[16..]));
-            let d = f16_to_f32(u16::from_le_bytes(b.d));
+            let d = f16_to_f32_fast(u16::from_le_bytes(b.d));
             total = f32x4_add(total, f32x4_mul(part, f32x4_splat(d)));
         }
         sum(total)
@@ -92,7 +92,7 @@ mod simd {
                 )
             };
             let sum = i32x4_add(i8x16_dot_i8x16(w0, a0), i8x16_dot_i8x16(w1, a1));
-            let d = f16_to_f32(u16::from_le_bytes(b.d)) * da;
+            let d = f16_to_f32_fast(u16::from_le_bytes(b.d)) * da;
             total = f32x4_add(total, f32x4_mul(f32x4_convert_i32x4(sum), f32x4_splat(d)));
         }
         sum(total)
