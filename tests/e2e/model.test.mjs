@@ -1,7 +1,8 @@
 // The engine in the browser with the real SmolLM2-135M-Instruct Q6_K model, packed into
 // verified chunks: first load through the service worker into IndexedDB and onto WebGPU
-// (SwiftShader), a greedy reply equal to the native engine's, a reload that downloads
-// nothing, an offline start, a quota too small for the model, and models on another origin.
+// (SwiftShader), a greedy reply equal to the native engine's, a reload onto the CPU engine
+// that downloads nothing and replies the same, an offline start, a quota too small for the
+// model, and models on another origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, chunkRequests } from './support.mjs';
@@ -9,18 +10,19 @@ import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart,
 const PROMPT = 'What is the capital of France?';
 const TOKENS = 4;
 
-// Loads the catalog's first model; resolves with { loaded, events }.
-function loadFirstModel(page) {
-  return page.evaluate(async () => {
+// Loads the catalog's first model on `backend` (auto, gpu or cpu); resolves with
+// { loaded, events }.
+function loadFirstModel(page, backend = 'auto') {
+  return page.evaluate(async (backend) => {
     const [model] = await window.hearth.catalog();
     const events = [];
     try {
-      const loaded = await window.hearth.loadModel(model.manifest_url, (e) => events.push(e));
+      const loaded = await window.hearth.loadModel(model.manifest_url, (e) => events.push(e), { backend });
       return { model, loaded, events };
     } catch (e) {
       return { model, error: { message: String(e.message), kind: e.kind }, events };
     }
-  });
+  }, backend);
 }
 
 function reply(page, maxTokens = TOKENS) {
@@ -38,7 +40,7 @@ function reply(page, maxTokens = TOKENS) {
   );
 }
 
-test('first load, reply equal to native, reload without downloads, offline', async (t) => {
+test('first load on WebGPU, reply equal to native; reload on the CPU engine without downloads; offline', async (t) => {
   const native = nativeReply(PROMPT, TOKENS);
   const server = await startServer(['--test-hooks']);
   const browser = await launchBrowser();
@@ -50,11 +52,13 @@ test('first load, reply equal to native, reload without downloads, offline', asy
   await page.goto(server.url);
   await waitForStart(page);
 
-  const first = await loadFirstModel(page);
+  const first = await loadFirstModel(page, 'gpu');
   assert.equal(first.error, undefined, JSON.stringify(first.error));
   const size = first.model.size;
   const chunks = Math.ceil(size / (16 << 20));
   assert.equal(first.loaded.type, 'loaded');
+  assert.equal(first.loaded.runs_on, 'gpu');
+  assert.ok(first.loaded.adapter.name, JSON.stringify(first.loaded));
   assert.equal(first.loaded.model.architecture, 'llama');
   // Progress names its stage and counts bytes up to the file's size.
   const downloads = first.events.filter((e) => e.stage === 'download');
@@ -69,12 +73,18 @@ test('first load, reply equal to native, reload without downloads, offline', asy
   assertSameReply(answer.done.stats.ids, native);
   assert.equal(answer.tokens.map((e) => e.text).join(''), native.text);
 
-  // Reload: the model comes from IndexedDB; no chunk request reaches the server.
+  // Reload: the model comes from IndexedDB; no chunk request reaches the server. This time
+  // on the CPU engine (wasm SIMD), which gives the same greedy reply.
   await page.reload();
   await waitForStart(page);
-  const again = await loadFirstModel(page);
+  const again = await loadFirstModel(page, 'cpu');
   assert.equal(again.error, undefined, JSON.stringify(again.error));
+  assert.equal(again.loaded.runs_on, 'cpu');
+  assert.equal(again.loaded.adapter ?? null, null);
   assert.equal(await chunkRequests(server), chunks, 'no new chunk requests after a reload');
+  const onCpu = await reply(page);
+  assert.deepEqual(onCpu.done.stats.prompt_ids, native.prompt_ids);
+  assertSameReply(onCpu.done.stats.ids, native);
 
   // Offline: server gone, network off; the app, its catalog and the model still load.
   await server.stop();
@@ -83,6 +93,9 @@ test('first load, reply equal to native, reload without downloads, offline', asy
   await waitForStart(page);
   const offline = await loadFirstModel(page);
   assert.equal(offline.error, undefined, JSON.stringify(offline.error));
+  // Automatic: SwiftShader is a software adapter, so the CPU engine runs, and says why.
+  assert.equal(offline.loaded.runs_on, 'cpu');
+  assert.match(offline.loaded.fallback, /software/);
   const offlineAnswer = await reply(page);
   assertSameReply(offlineAnswer.done.stats.ids, native);
 });
