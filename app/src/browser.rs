@@ -62,18 +62,36 @@ pub async fn start() -> Result<(), JsValue> {
                 &format!("The engine replied in an unexpected way: {e}"),
             );
         }
-        Err(e) => {
-            set_state("gpu-status", "error");
-            set_text(
-                "gpu-status",
-                &format!(
-                    "WebGPU is not available: {}. Use a current Chrome, Edge or Safari; on Linux, start Chromium with --enable-unsafe-webgpu --enable-features=Vulkan.",
-                    js_error_text(&e)
-                ),
-            );
-        }
+        Err(e) => no_webgpu_status(&e),
     }
     Ok(())
+}
+
+/// The start-up line when the GPU check failed. Without WebGPU the model runs on the CPU
+/// (unless the user asked for the GPU only), so that is said softly, not as an error.
+fn no_webgpu_status(e: &JsValue) {
+    use crate::models::advice::{CPU_SETTING_HELP, WEBGPU_HELP};
+    let missing = js_sys::Reflect::get(e, &"kind".into())
+        .ok()
+        .and_then(|k| serde_wasm_bindgen::from_value::<hearth_protocol::ErrorKind>(k).ok())
+        == Some(hearth_protocol::ErrorKind::NoWebGpu);
+    let why = js_error_text(e);
+    if missing && crate::models::backend_choice() != hearth_protocol::Backend::Gpu {
+        set_state("gpu-status", "cpu");
+        set_text(
+            "gpu-status",
+            "This browser has no WebGPU, so models run on the CPU (WebAssembly): slower, but they work.",
+        );
+        if let Some(el) = crate::dom::element::<web_sys::Element>("gpu-status") {
+            let _ = el.set_attribute("title", &why);
+        }
+    } else {
+        set_state("gpu-status", "error");
+        set_text(
+            "gpu-status",
+            &format!("WebGPU is not available: {why}. {WEBGPU_HELP} {CPU_SETTING_HELP}"),
+        );
+    }
 }
 
 /// Adds `a` and `b` on the GPU through the engine worker (the residual-add kernel). Resolves
@@ -180,9 +198,19 @@ pub async fn load_model(
         .as_ref()
         .map(|v| serde_wasm_bindgen::from_value::<FromWorker>(v.clone()))
     {
-        Ok(Ok(FromWorker::Loaded { model, context, .. })) => {
-            crate::models::loaded_by_script(&manifest_url, &model.name, context)
-        }
+        Ok(Ok(FromWorker::Loaded {
+            model,
+            context,
+            runs_on,
+            adapter,
+            fallback,
+            ..
+        })) => crate::models::loaded_by_script(
+            &manifest_url,
+            &model.name,
+            context,
+            &crate::models::backend::Placement::new(runs_on, adapter.as_ref(), fallback.as_deref()),
+        ),
         _ => announce(Readiness::Error, &manifest_url, "", None),
     }
     loaded

@@ -2,8 +2,8 @@
 // SmolLM2-135M-Instruct Q6_K: the load screen (nothing downloads before a click; stage, bytes,
 // percent and the `<progress>`; Cancel), the model becoming ready, a reload that loads the
 // stored model by itself, the stored-models panel (size on disk, Delete), a GGUF file opened
-// from this device without any request to the server, bad files and a missing WebGPU
-// explained in words.
+// from this device without any request to the server, bad files explained in words, and a
+// browser without WebGPU: the GPU setting explains what works, automatic runs on the CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -94,7 +94,9 @@ test('download through the load screen, ready, reload loads by itself, stored-mo
   const { events, screens } = await recorded(page);
   const stages = new Set(screens.map((s) => s.stage));
   assert.ok([...stages].some((s) => s.includes('Downloading and verifying')), JSON.stringify([...stages]));
-  assert.ok([...stages].some((s) => s.includes('upload to the GPU')), JSON.stringify([...stages]));
+  // An automatic load may run on either backend, so its words name neither.
+  assert.ok([...stages].some((s) => s.includes('Finishing loading the model')), JSON.stringify([...stages]));
+  assert.ok(![...stages].some((s) => s.includes('GPU')), JSON.stringify([...stages]));
   const numbers = screens.map((s) => s.numbers).filter((n) => n.includes('%'));
   assert.ok(new Set(numbers).size >= 3, JSON.stringify(numbers));
   assert.ok(numbers.some((n) => / · 100%/.test(n)), JSON.stringify(numbers.slice(-3)));
@@ -163,21 +165,45 @@ test('a GGUF file from this device loads without the server; bad files are expla
   assert.equal(await chunkRequests(server), 0);
 });
 
-test('without WebGPU the load screen says which browsers and flags work', LONG, async (t) => {
+test('without WebGPU: the GPU setting explains which browsers work, automatic loads on the CPU', LONG, async (t) => {
   const server = await startServer();
-  const browser = await launchBrowser();
+  const browser = await launchBrowser({ webgpu: false });
   t.after(async () => {
     await browser.close();
     await server.stop();
   });
   const { page } = browser;
+  // No WebGPU at all on the page (as in a browser that does not have it).
   await page.addInitScript(() => {
     delete Navigator.prototype.gpu;
   });
   await page.goto(server.url);
+  await page.waitForSelector('#gpu-status[data-state="cpu"]', { timeout: 120_000 });
+  assert.match(await page.textContent('#gpu-status'), /no WebGPU, so models run on the CPU/);
+  const download = page.locator('#load-download');
+  await download.waitFor({ state: 'visible', timeout: 120_000 });
+  assert.ok(await page.locator('#load-error').isHidden(), 'no WebGPU is no error with the automatic setting');
+
+  // The GPU only: the load screen says which browsers and flags work, and that the CPU does.
+  await page.click('#settings-button');
+  await page.getByRole('radio', { name: /^GPU/ }).check();
+  await page.click('#settings-close');
   await waitForModel(page, 'error');
+  assert.ok(await page.locator('#load-error').isVisible());
+  assert.match(await page.locator('#load-error-title').textContent(), /WebGPU is not available/);
   const action = await page.locator('#load-error-action').textContent();
   assert.match(action, /Chrome or Edge 113/);
   assert.match(action, /--enable-unsafe-webgpu --enable-features=Vulkan/);
-  assert.ok(await page.locator('#load-error').isVisible());
+  assert.match(action, /“CPU”/);
+
+  // Back to automatic: the download is offered again and the model runs on the CPU.
+  await page.click('#settings-button');
+  await page.getByRole('radio', { name: /^Automatic/ }).check();
+  await page.click('#settings-close');
+  await download.waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#load-error').isHidden());
+  await download.click();
+  await waitForModel(page, 'ready');
+  assert.equal(await page.getAttribute('body', 'data-backend'), 'cpu');
+  assert.ok(await page.locator('#backend-notice').isVisible(), 'the fallback is explained');
 });

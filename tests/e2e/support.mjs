@@ -14,13 +14,18 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // (CARGO_TARGET_DIR when set, as `cargo xtask` reads it), which git ignores.
 export const ARTIFACTS = join(resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'e2e-artifacts');
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
+// What gives Chromium a WebGPU adapter here (SwiftShader through Vulkan).
+export const WEBGPU_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
   '--use-vulkan=swiftshader',
   '--use-webgpu-adapter=swiftshader',
+];
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  ...WEBGPU_ARGS,
   '--use-angle=swiftshader',
   '--disable-quic',
   '--no-first-run',
@@ -69,8 +74,10 @@ export async function startServer(extraArgs = []) {
 
 /// A fresh browser profile; resolves with { context, page, logs, errors, close }. With
 /// `thirdPartyStorage`, the profile allows third-party cookies, so cross-site frames get
-/// (partitioned) storage instead of none.
-export async function launchBrowser({ thirdPartyStorage = false } = {}) {
+/// (partitioned) storage instead of none. With `webgpu: false`, Chromium starts without the
+/// flags that give it a WebGPU adapter: `navigator.gpu` exists but finds no adapter, as in
+/// a browser whose GPU WebGPU does not support.
+export async function launchBrowser({ thirdPartyStorage = false, webgpu = true } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'hearth-profile-'));
   if (thirdPartyStorage) {
     mkdirSync(join(profile, 'Default'));
@@ -82,7 +89,7 @@ export async function launchBrowser({ thirdPartyStorage = false } = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.HEARTH_CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !WEBGPU_ARGS.includes(a)),
   });
   const logs = [];
   const errors = [];
@@ -140,13 +147,17 @@ export function testHooks(base) {
 /// The packed model's source file, which `cargo xtask generate` runs natively.
 export const MODEL_FILE = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
 
-/// The native engine's greedy reply to `prompt` (lavapipe), with each step's top-1 − top-2
-/// logit margin: { prompt_ids, ids, text, margins }.
-export function nativeReply(prompt, maxTokens) {
+/// The native engine's greedy reply to `prompt`, with each step's top-1 − top-2 logit margin:
+/// { prompt_ids, ids, text, margins }. `backend` is `gpu` (the WebGPU engine on lavapipe, the
+/// reference for the browser's GPU path) or `cpu` (the f32 CPU reference, for its CPU path).
+export function nativeReply(prompt, maxTokens, { backend = 'gpu' } = {}) {
   const [cmd, pre] = process.env.HEARTH_XTASK ? [process.env.HEARTH_XTASK, []] : ['cargo', ['xtask']];
   const run = spawnSync(
     cmd,
-    [...pre, 'generate', '--model', MODEL_FILE, '--prompt', prompt, '--max-tokens', String(maxTokens), '--json'],
+    [
+      ...pre, 'generate', '--model', MODEL_FILE, '--prompt', prompt, '--max-tokens', String(maxTokens),
+      '--backend', backend, '--json',
+    ],
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   assert.equal(run.status, 0, run.stderr);
@@ -155,7 +166,8 @@ export function nativeReply(prompt, maxTokens) {
 }
 
 /// Ids compared up to the first step where the native run's own top-2 logits are within 1e-3:
-/// SwiftShader and lavapipe sum in different orders, so an exact tie may flip.
+/// SwiftShader and lavapipe (or the browser's and the native CPU code) sum in different
+/// orders, so an exact tie may flip.
 export function assertSameReply(browserIds, native) {
   let steps = native.ids.length;
   const close = native.margins.findIndex((m) => m < 1e-3);

@@ -16,6 +16,12 @@ mod view;
 #[cfg(target_arch = "wasm32")]
 pub use preferences::import;
 
+/// Whether a reply is being written.
+#[cfg(target_arch = "wasm32")]
+pub fn busy() -> bool {
+    page::busy()
+}
+
 /// Shows the stored conversations and settings and wires the chat's controls.
 #[cfg(target_arch = "wasm32")]
 pub fn mount() {

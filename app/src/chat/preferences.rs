@@ -174,6 +174,7 @@ async fn delete_all() {
         let _ = storage.remove_item(SETTINGS_KEY);
         let _ = storage.remove_item(THEME_KEY);
     }
+    crate::models::forget_backend_setting();
     let models = match crate::service_worker::ask(&SwRequest::EvictAll).await {
         Ok(SwReply::Evicted { bytes, .. }) => format!("{:.0} MB of models", bytes as f64 / 1e6),
         Ok(SwReply::Error { message }) => {

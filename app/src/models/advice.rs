@@ -5,6 +5,9 @@ use hearth_protocol::ErrorKind;
 /// Which browsers run WebGPU, and the flags Linux needs.
 pub const WEBGPU_HELP: &str = "Use Chrome or Edge 113 or newer, Safari 26 or newer, or Firefox 141 or newer on Windows. On Linux, start Chromium with --enable-unsafe-webgpu --enable-features=Vulkan.";
 
+/// The way out for a browser without WebGPU when the GPU was asked for.
+pub const CPU_SETTING_HELP: &str = "Or choose “CPU” (or “Automatic”) under Settings → Where the model runs: slower, but it works in every browser.";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advice {
     /// What happened, in one sentence.
@@ -23,8 +26,8 @@ pub fn advise(kind: ErrorKind, message: &str) -> Advice {
     let detail = message.trim().to_string();
     let (title, action, reload, retry) = match kind {
         ErrorKind::NoWebGpu => (
-            "This browser cannot run the model: WebGPU is not available.",
-            WEBGPU_HELP.to_string(),
+            "This browser cannot run the model on the GPU: WebGPU is not available.",
+            format!("{WEBGPU_HELP} {CPU_SETTING_HELP}"),
             false,
             false,
         ),
@@ -110,6 +113,7 @@ mod tests {
             .action
             .contains("--enable-unsafe-webgpu --enable-features=Vulkan"));
         assert!(a.action.contains("Firefox 141"));
+        assert!(a.action.contains("“CPU”"));
         assert!(advise(ErrorKind::DeviceLost, "").reload);
         assert!(advise(ErrorKind::Network, "").action.contains("resumes"));
         assert!(advise(ErrorKind::Network, "").retry);

@@ -1,17 +1,37 @@
 //! What the models' parts of the page do together: on start, read the catalog and what is
 //! stored, pick the remembered model and load it if it is stored (a download waits for the
-//! user's click); load, cancel and switch models; open local files; delete stored models.
+//! user's click); load, cancel and switch models; open local files; delete stored models;
+//! load on the backend the user chose (and again when they choose another).
 
-use super::advice::{advise, WEBGPU_HELP};
+use super::advice::advise;
+use super::backend::{intent_words, Placement};
+use super::backend_setting::{self, has_webgpu};
 use super::catalog::{cached_models, catalog, check_storage, ModelChoice};
 use super::progress::{megabytes, percent, progress_line, stage_words, RateMeter};
-use super::readiness::{announce, Readiness};
+use super::readiness::{announce, announce_ready, Readiness};
 use super::{load_screen, local_file, picker, storage_panel};
 use crate::dom::{listen_id, window};
-use hearth_protocol::{CachedModel, ErrorKind, FromWorker, LoadStage, SwRequest, ToWorker};
+use hearth_protocol::{
+    Backend, CachedModel, ErrorKind, FromWorker, LoadStage, SwRequest, ToWorker,
+};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+/// Where a model comes from, to load it again on another backend.
+#[derive(Clone)]
+enum Source {
+    Catalog(ModelChoice),
+    File(web_sys::File),
+}
+
+/// The model the engine holds.
+struct Loaded {
+    id: String,
+    name: String,
+    /// `None` for a model a script loaded from outside the catalog.
+    source: Option<Source>,
+}
 
 /// A load in progress.
 struct Load {
@@ -22,8 +42,11 @@ struct Load {
     meter: RateMeter,
     stage: Option<LoadStage>,
     from_storage: bool,
+    /// Where it was asked to run.
+    backend: Backend,
     id: String,
     name: String,
+    source: Source,
 }
 
 #[derive(Default)]
@@ -37,8 +60,10 @@ struct Models {
     load: Option<Load>,
     /// Bumped by every load: results of superseded loads are ignored.
     epoch: u64,
-    /// `(id, name, context)` of the model on the GPU.
-    loaded: Option<(String, String, u32)>,
+    /// The model the engine holds.
+    loaded: Option<Loaded>,
+    /// The last load, when it failed (a new backend may be what it needs).
+    failed: Option<Source>,
 }
 
 thread_local! {
@@ -47,10 +72,6 @@ thread_local! {
 
 fn with<R>(f: impl FnOnce(&mut Models) -> R) -> R {
     MODELS.with(|m| f(&mut m.borrow_mut()))
-}
-
-fn has_webgpu() -> bool {
-    js_sys::Reflect::has(&window().navigator(), &"gpu".into()).unwrap_or(false)
 }
 
 /// Wires the controls, then reads the catalog and what is stored (in the background).
@@ -66,11 +87,11 @@ pub fn start() {
         }
     });
     // The chat opens the settings dialog; the stored models are read afresh each time.
-    listen_id(
-        "settings-button",
-        "click",
-        |_| spawn_local(refresh_stored()),
-    );
+    listen_id("settings-button", "click", |_| {
+        backend_setting::render(backend_setting::current());
+        backend_setting::say("");
+        spawn_local(refresh_stored());
+    });
     listen_id("stored-models", "click", |e| {
         let manifest = e
             .target()
@@ -82,6 +103,7 @@ pub fn start() {
         }
     });
     local_file::wire(open_file);
+    backend_setting::wire(backend_changed);
     announce(Readiness::None, "", "", None);
     load_screen::idle("Choose a model", "Checking which models are stored…", None);
     spawn_local(initialise());
@@ -113,25 +135,47 @@ async fn initialise() {
     with(|m| {
         m.catalog = models;
         m.stored = stored;
-        m.selected = selected.clone();
+        m.selected = selected;
     });
     render_picker();
     storage_panel::render(&with(|m| m.stored.clone()));
     spawn_local(storage_panel::render_storage());
-    if !has_webgpu() {
-        announce(Readiness::Error, "", "", None);
-        let advice = advise(
-            ErrorKind::NoWebGpu,
-            "navigator.gpu is missing in this browser.",
-        );
-        load_screen::failed("The model", &advice, None);
+    offer_selected();
+}
+
+/// Loads the selected model if it is stored (that costs no download); otherwise offers it
+/// (a download waits for a click).
+fn offer_selected() {
+    let selected = selected_choice();
+    if refused_without_webgpu(selected.as_ref().map_or("The model", |c| &c.model.name)) {
         return;
     }
-    // Loading from storage costs no download: it starts by itself; a download waits for a click.
-    match selected.and_then(choice) {
+    match selected {
         Some(c) if picker::stored(&c, &with(|m| m.stored.clone())).1 => load(c),
         _ => show_choice(None),
     }
+}
+
+/// With the GPU setting in a browser without WebGPU, says so (and what to do) instead of
+/// loading; `true` then. Automatic and CPU loads run anywhere.
+fn refused_without_webgpu(name: &str) -> bool {
+    if backend_setting::current() != Backend::Gpu || has_webgpu() {
+        return false;
+    }
+    stop_current();
+    if with(|m| m.loaded.take()).is_some() {
+        // The model the engine holds cannot stay in use: its memory is freed.
+        let _ = crate::browser::unload_model();
+    }
+    announce(Readiness::Error, "", name, None);
+    backend_setting::show_notice(None);
+    let advice = advise(
+        ErrorKind::NoWebGpu,
+        "navigator.gpu is missing in this browser.",
+    );
+    load_screen::failed(name, &advice, None);
+    load_screen::intent(intent_words(Backend::Gpu));
+    true
 }
 
 fn choice(id: String) -> Option<ModelChoice> {
@@ -204,6 +248,7 @@ fn show_choice(note: Option<&str>) {
         None => format!("{about}{what}"),
     };
     load_screen::idle(&c.model.name, &text, Some(&download_label(&c)));
+    load_screen::intent(intent_words(backend_setting::current()));
 }
 
 fn parameters(n: u64) -> String {
@@ -224,7 +269,7 @@ fn choose(value: String) {
     };
     picker::remember(&value);
     with(|m| m.selected = Some(value));
-    if picker::stored(&c, &with(|m| m.stored.clone())).1 && has_webgpu() {
+    if picker::stored(&c, &with(|m| m.stored.clone())).1 {
         load(c);
     } else {
         // A download only starts on a click; whatever is loaded stays usable until then.
@@ -266,10 +311,11 @@ fn cancel() {
 }
 
 /// Starts a load, replacing any in progress; returns its epoch.
-fn begin(id: &str, name: &str, from_storage: bool) -> u64 {
+fn begin(id: &str, name: &str, from_storage: bool, source: Source) -> u64 {
     stop_current();
     let epoch = with(|m| {
         m.loaded = None;
+        m.failed = None;
         m.load = Some(Load {
             epoch: m.epoch,
             request: None,
@@ -277,13 +323,17 @@ fn begin(id: &str, name: &str, from_storage: bool) -> u64 {
             meter: RateMeter::new(),
             stage: None,
             from_storage,
+            backend: backend_setting::current(),
             id: id.into(),
             name: name.into(),
+            source,
         });
         m.epoch
     });
     announce(Readiness::Loading, id, name, None);
+    backend_setting::show_notice(None);
     load_screen::progress(name, "Checking storage…", None, "");
+    load_screen::intent(intent_words(backend_setting::current()));
     epoch
 }
 
@@ -324,7 +374,7 @@ fn progress_handler(epoch: u64) -> Closure<dyn FnMut(JsValue)> {
             Some((
                 first && load.cancel_asked,
                 load.name.clone(),
-                stage_words(stage, load.from_storage),
+                stage_words(stage, load.from_storage, load.backend),
                 progress_line(bytes_done, bytes_total, &load.meter),
             ))
         });
@@ -339,10 +389,15 @@ fn progress_handler(epoch: u64) -> Closure<dyn FnMut(JsValue)> {
     })
 }
 
-/// Loads a catalog model (from storage, or downloading what is missing).
+/// Loads a catalog model (from storage, or downloading what is missing) on the chosen backend.
 fn load(c: ModelChoice) {
+    if refused_without_webgpu(&c.model.name) {
+        with(|m| m.failed = Some(Source::Catalog(c)));
+        return;
+    }
+    let backend = backend_setting::current();
     let complete = with(|m| picker::stored(&c, &m.stored).1);
-    let epoch = begin(&c.id, &c.model.name, complete);
+    let epoch = begin(&c.id, &c.model.name, complete, Source::Catalog(c.clone()));
     spawn_local(async move {
         let on_event = progress_handler(epoch);
         let result = async {
@@ -359,7 +414,7 @@ fn load(c: ModelChoice) {
                     |id| ToWorker::LoadModel {
                         id,
                         manifest_url: url,
-                        backend: hearth_protocol::Backend::default(),
+                        backend,
                     },
                     Some(
                         on_event
@@ -380,7 +435,7 @@ fn load(c: ModelChoice) {
     });
 }
 
-/// Loads a GGUF file from this device.
+/// Loads a GGUF file from this device on the chosen backend.
 fn open_file(file: web_sys::File) {
     let name = file.name();
     with(|m| {
@@ -388,7 +443,17 @@ fn open_file(file: web_sys::File) {
         m.selected = Some(picker::LOCAL_FILE.into());
     });
     render_picker();
-    let epoch = begin(&format!("file:{name}"), &name, false);
+    if refused_without_webgpu(&name) {
+        with(|m| m.failed = Some(Source::File(file)));
+        return;
+    }
+    let backend = backend_setting::current();
+    let epoch = begin(
+        &format!("file:{name}"),
+        &name,
+        false,
+        Source::File(file.clone()),
+    );
     let on_event = progress_handler(epoch);
     let size = file.size() as u64;
     let promise = crate::browser::with_engine(|engine| {
@@ -397,7 +462,7 @@ fn open_file(file: web_sys::File) {
                 id,
                 name: name.clone(),
                 size,
-                backend: hearth_protocol::Backend::default(),
+                backend,
             },
             ("file", &file),
             Some(
@@ -433,18 +498,34 @@ async fn finish(epoch: u64, result: Result<JsValue, JsValue>, c: Option<ModelCho
         return;
     };
     match result.map(serde_wasm_bindgen::from_value::<FromWorker>) {
-        Ok(Ok(FromWorker::Loaded { context, model, .. })) => {
+        Ok(Ok(FromWorker::Loaded {
+            context,
+            model,
+            runs_on,
+            adapter,
+            fallback,
+            ..
+        })) => {
             // The model's own name (a file's GGUF header names it better than its file name).
             let name = if model.name.trim().is_empty() {
                 load.name.clone()
             } else {
                 model.name
             };
-            with(|m| m.loaded = Some((load.id.clone(), name.clone(), context)));
-            announce(Readiness::Ready, &load.id, &name, Some(context));
+            let placement = Placement::new(runs_on, adapter.as_ref(), fallback.as_deref());
+            with(|m| {
+                m.loaded = Some(Loaded {
+                    id: load.id.clone(),
+                    name: name.clone(),
+                    source: Some(load.source.clone()),
+                })
+            });
+            announce_ready(&load.id, &name, context, &placement);
+            backend_setting::show_notice(Some(&placement));
             load_screen::hide();
         }
         Ok(other) => {
+            with(|m| m.failed = Some(load.source.clone()));
             announce(Readiness::Error, &load.id, &load.name, None);
             let advice = advise(
                 ErrorKind::Other,
@@ -464,11 +545,9 @@ async fn finish(epoch: u64, result: Result<JsValue, JsValue>, c: Option<ModelCho
                 }
                 return;
             }
+            with(|m| m.failed = Some(load.source.clone()));
             announce(Readiness::Error, &load.id, &load.name, None);
-            let mut advice = advise(kind, &message);
-            if kind == ErrorKind::NoWebGpu {
-                advice.action = WEBGPU_HELP.into();
-            }
+            let advice = advise(kind, &message);
             let retry = c.as_ref().map(|_| "Try again");
             load_screen::failed(&load.name, &advice, retry);
         }
@@ -479,23 +558,32 @@ async fn finish(epoch: u64, result: Result<JsValue, JsValue>, c: Option<ModelCho
 /// A model the page's script API (`window.hearth.loadModel`) loaded, bypassing the load
 /// screen: the picker, the model status and the load screen follow it, unless a load started
 /// here is still running (its own end decides what they show).
-pub fn loaded_by_script(manifest_url: &str, name: &str, context: u32) {
+pub fn loaded_by_script(manifest_url: &str, name: &str, context: u32, placement: &Placement) {
     if with(|m| m.load.is_some()) {
         return;
     }
     let id = with(|m| {
-        let id = m
+        let choice = m
             .catalog
             .iter()
             .find(|c| c.manifest_url == manifest_url)
+            .cloned();
+        let id = choice
+            .as_ref()
             .map_or_else(|| manifest_url.to_string(), |c| c.id.clone());
-        if m.catalog.iter().any(|c| c.id == id) {
+        if choice.is_some() {
             m.selected = Some(id.clone());
         }
-        m.loaded = Some((id.clone(), name.to_string(), context));
+        m.failed = None;
+        m.loaded = Some(Loaded {
+            id: id.clone(),
+            name: name.to_string(),
+            source: choice.map(Source::Catalog),
+        });
         id
     });
-    announce(Readiness::Ready, &id, name, Some(context));
+    announce_ready(&id, name, context, placement);
+    backend_setting::show_notice(Some(placement));
     load_screen::hide();
     render_picker();
 }
@@ -532,13 +620,68 @@ pub fn engine_failed(kind: ErrorKind, message: &str) {
         return;
     }
     stop_current();
-    let (id, name) = with(|m| {
-        m.loaded
-            .take()
-            .map(|(id, name, _)| (id, name))
-            .unwrap_or_default()
-    });
+    let (id, name) = with(|m| m.loaded.take().map(|l| (l.id, l.name)).unwrap_or_default());
     announce(Readiness::Error, &id, &name, None);
+    backend_setting::show_notice(None);
     let name = if name.is_empty() { "The model" } else { &name };
     load_screen::failed(name, &advise(kind, message), None);
+}
+
+/// The user chose where the model runs: kept, and the model (loaded, loading, or whose load
+/// just failed) loads again there, from storage or the same file, so nothing downloads again.
+fn backend_changed(backend: Backend) {
+    let before = backend_setting::current();
+    if backend == before {
+        return;
+    }
+    if crate::chat::busy() {
+        backend_setting::restore(before);
+        backend_setting::say("Stop the reply being written first, then choose again.");
+        return;
+    }
+    backend_setting::store(backend);
+    let again = with(|m| {
+        if let Some(load) = &m.load {
+            Some(Some(load.source.clone()))
+        } else if let Some(loaded) = &m.loaded {
+            Some(loaded.source.clone())
+        } else {
+            m.failed.clone().map(Some)
+        }
+    });
+    match again {
+        Some(Some(source)) => {
+            backend_setting::say(&match &source {
+                Source::Catalog(c) if with(|m| picker::stored(c, &m.stored).1) => format!(
+                    "Loading {} again from this device with the new setting.",
+                    c.model.name
+                ),
+                Source::Catalog(c) => format!("Loading {} with the new setting.", c.model.name),
+                Source::File(f) => format!(
+                    "Reading {} again from this device with the new setting.",
+                    f.name()
+                ),
+            });
+            match source {
+                Source::Catalog(c) => load(c),
+                Source::File(f) => open_file(f),
+            }
+        }
+        Some(None) => backend_setting::say(
+            "The model was loaded by a script from outside the model list: the setting applies from the next model you load.",
+        ),
+        None => {
+            backend_setting::say("The setting applies to the next model you load.");
+            // Nothing runs: the load screen offers the selected model again (a stored one loads by
+            // itself, as at start), instead of advice the new setting no longer needs.
+            if with(|m| !m.catalog.is_empty()) {
+                offer_selected();
+            }
+        }
+    }
+}
+
+/// Delete all data: the setting is back to automatic (the loaded model stays where it is).
+pub fn forget_backend_setting() {
+    backend_setting::forget();
 }

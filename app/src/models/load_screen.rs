@@ -55,6 +55,11 @@ pub fn idle(title: &str, note: &str, download: Option<&str>) {
     set_state("idle");
 }
 
+/// Where the model will run (what the setting asks for), under the title.
+pub fn intent(text: &str) {
+    set_text("load-model", text);
+}
+
 /// A load in progress.
 pub fn progress(name: &str, stage: &str, percent: Option<u32>, numbers: &str) {
     show();

@@ -2,19 +2,28 @@
 //! and a time left from a moving average of the rate (one slow or fast moment does not make
 //! the estimate jump).
 
-use hearth_protocol::LoadStage;
+use hearth_protocol::{Backend, LoadStage};
 
 /// The stage in words. `from_storage`: the model's chunks are already stored on this device,
-/// so "download" is a read from storage.
-pub fn stage_words(stage: LoadStage, from_storage: bool) -> &'static str {
-    match (stage, from_storage) {
-        (LoadStage::Prepare, _) => "Preparing: reading the model's description",
-        (LoadStage::Download, false) => {
+/// so "download" is a read from storage. `backend`: where the load was asked to run (an
+/// automatic load may end up on either, so its words name neither).
+pub fn stage_words(stage: LoadStage, from_storage: bool, backend: Backend) -> &'static str {
+    match (stage, from_storage, backend) {
+        (LoadStage::Prepare, ..) => "Preparing: reading the model's description",
+        (LoadStage::Download, false, Backend::Gpu) => {
             "Downloading and verifying each part, uploading to the GPU as it arrives"
         }
-        (LoadStage::Download, true) => "Reading the stored model and uploading it to the GPU",
-        (LoadStage::Upload, _) => "Finishing the upload to the GPU",
-        (LoadStage::Read, _) => "Reading the file and uploading it to the GPU",
+        (LoadStage::Download, false, _) => {
+            "Downloading and verifying each part, loading the model as it arrives"
+        }
+        (LoadStage::Download, true, Backend::Gpu) => {
+            "Reading the stored model and uploading it to the GPU"
+        }
+        (LoadStage::Download, true, _) => "Reading the stored model and loading it",
+        (LoadStage::Upload, _, Backend::Gpu) => "Finishing the upload to the GPU",
+        (LoadStage::Upload, ..) => "Finishing loading the model",
+        (LoadStage::Read, _, Backend::Gpu) => "Reading the file and uploading it to the GPU",
+        (LoadStage::Read, ..) => "Reading the file and loading the model",
     }
 }
 
@@ -187,9 +196,21 @@ mod tests {
 
     #[test]
     fn stages_have_words() {
-        assert!(stage_words(LoadStage::Download, false).contains("verifying"));
-        assert!(stage_words(LoadStage::Download, true).contains("stored"));
-        assert!(stage_words(LoadStage::Upload, false).contains("GPU"));
-        assert!(stage_words(LoadStage::Read, false).contains("file"));
+        for b in [Backend::Auto, Backend::Gpu, Backend::Cpu] {
+            assert!(stage_words(LoadStage::Download, false, b).contains("verifying"));
+            assert!(stage_words(LoadStage::Download, true, b).contains("stored"));
+            assert!(stage_words(LoadStage::Upload, false, b).contains("Finishing"));
+            assert!(stage_words(LoadStage::Read, false, b).contains("file"));
+        }
+        // Only a load asked to run on the GPU says so: the others may run on the CPU.
+        assert!(stage_words(LoadStage::Upload, false, Backend::Gpu).contains("GPU"));
+        for stage in [LoadStage::Download, LoadStage::Upload, LoadStage::Read] {
+            for b in [Backend::Auto, Backend::Cpu] {
+                assert!(
+                    !stage_words(stage, false, b).contains("GPU"),
+                    "{stage:?} {b:?}"
+                );
+            }
+        }
     }
 }
