@@ -209,7 +209,7 @@ pub async fn load_model(
             &manifest_url,
             &model.name,
             context,
-            &crate::models::backend::Placement::new(runs_on, adapter.as_ref(), fallback.as_deref()),
+            &crate::models::backend::Placement::new(runs_on, adapter.as_ref(), fallback.as_ref()),
         ),
         _ => announce(Readiness::Error, &manifest_url, "", None),
     }

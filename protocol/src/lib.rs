@@ -15,6 +15,6 @@ pub use embed::{EmbedAllowlist, EmbedMessage, EmbedState, HostMessage, PromptOpt
 pub use manifest::{CatalogEntry, ChunkEntry, ModelCatalog, ModelFacts, ModelManifest};
 pub use service_worker::{CachedModel, SwEvent, SwReply, SwRequest};
 pub use worker::{
-    AdapterSummary, Backend, ChatMessage, ErrorKind, FromWorker, GenerateSettings, GenerationStats,
-    LoadStage, RunsOn, StopReason, ToWorker,
+    AdapterSummary, Backend, ChatMessage, ErrorKind, Fallback, FallbackReason, FromWorker,
+    GenerateSettings, GenerationStats, LoadStage, RunsOn, StopReason, ToWorker,
 };

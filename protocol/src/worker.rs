@@ -65,6 +65,25 @@ pub enum RunsOn {
     Cpu,
 }
 
+/// Why an automatic load runs on the CPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fallback {
+    pub reason: FallbackReason,
+    /// The browser's or the adapter's own words (e.g. why no adapter was found, or the
+    /// software adapter's name).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackReason {
+    /// No WebGPU, or no adapter or device.
+    NoWebGpu,
+    /// The only adapter is a software emulation on the processor (SwiftShader, llvmpipe),
+    /// slower than the CPU engine.
+    SoftwareAdapter,
+}
+
 /// One turn of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -190,8 +209,8 @@ pub enum FromWorker {
         runs_on: RunsOn,
         /// The GPU, when `runs_on` is `gpu`.
         adapter: Option<AdapterSummary>,
-        /// Why an `auto` load runs on the CPU (in words), when it does.
-        fallback: Option<String>,
+        /// Why an `auto` load runs on the CPU, when it does.
+        fallback: Option<Fallback>,
         /// Positions the KV cache holds.
         context: u32,
         load_ms: f64,

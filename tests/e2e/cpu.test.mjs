@@ -132,8 +132,8 @@ test('without WebGPU: automatic loads on the CPU, says why, answers like the nat
   assert.equal(ready.state, 'ready');
   assert.equal(ready.backend, 'cpu');
   assert.equal(ready.adapter, null);
-  assert.equal(typeof ready.fallback, 'string', JSON.stringify(ready));
-  assert.ok(ready.fallback.length > 0);
+  assert.equal(ready.fallback, 'no_web_gpu', JSON.stringify(ready));
+  assert.ok(ready.fallback_detail.length > 0);
   assert.match(await page.textContent('#model-status'), /runs on the CPU \(WebAssembly SIMD, one thread\)/);
 
   // The notice: why (the engine's reason), slower, and which browsers would be faster.
@@ -141,8 +141,8 @@ test('without WebGPU: automatic loads on the CPU, says why, answers like the nat
   assert.ok(await notice.isVisible(), 'the fallback notice shows');
   const said = await notice.textContent();
   // The reason's words (its technical part in parentheses is shown apart), as a sentence.
-  const reason = ready.fallback.trim().split(' (')[0].replace(/[.!?]$/, '').slice(1);
-  assert.ok(reason.length > 0 && said.includes(reason), `${said} / ${ready.fallback}`);
+  const reason = ready.fallback_detail.trim().split(' (')[0].replace(/[.!?]$/, '').slice(1);
+  assert.ok(reason.length > 0 && said.includes(reason), `${said} / ${ready.fallback_detail}`);
   assert.match(said, /slower/);
   assert.match(said, /Chrome or Edge 113/);
   assert.match(said, /--enable-unsafe-webgpu --enable-features=Vulkan/);

@@ -2,7 +2,7 @@
 //! say where a loaded model runs and why an automatic load ended up on the CPU.
 
 use super::advice::WEBGPU_HELP;
-use hearth_protocol::{AdapterSummary, Backend, RunsOn};
+use hearth_protocol::{AdapterSummary, Backend, Fallback, FallbackReason, RunsOn};
 
 /// The `localStorage` key of the setting.
 pub const SETTING_KEY: &str = "hearth.backend";
@@ -40,20 +40,22 @@ pub struct Placement {
     pub runs_on: RunsOn,
     /// The GPU adapter's name, when it runs on the GPU.
     pub adapter: Option<String>,
-    /// Why an automatic load runs on the CPU, in the engine's words.
-    pub fallback: Option<String>,
+    /// Why an automatic load runs on the CPU.
+    pub fallback: Option<Fallback>,
 }
 
 impl Placement {
-    pub fn new(runs_on: RunsOn, adapter: Option<&AdapterSummary>, fallback: Option<&str>) -> Self {
+    pub fn new(
+        runs_on: RunsOn,
+        adapter: Option<&AdapterSummary>,
+        fallback: Option<&Fallback>,
+    ) -> Self {
         Self {
             runs_on,
             adapter: adapter
                 .map(|a| a.name.trim().to_string())
                 .filter(|n| !n.is_empty()),
-            fallback: fallback
-                .map(|f| f.trim().to_string())
-                .filter(|f| !f.is_empty()),
+            fallback: fallback.cloned(),
         }
     }
 
@@ -76,22 +78,38 @@ pub fn intent_words(setting: Backend) -> &'static str {
     }
 }
 
-/// The notice shown when an automatic load fell back to the CPU: why, that it is slower,
-/// and what would make it faster; and the technical part of the reason (what the browser
-/// said in parentheses, e.g. which graphics APIs it tried), shown apart in smaller print.
-pub fn fallback_notice(fallback: &str) -> (String, Option<String>) {
-    let (why, detail) = split_reason(fallback);
-    let why = if why.is_empty() {
-        "This browser cannot run the model on its GPU.".to_string()
-    } else {
-        sentence(&why)
-    };
-    (
-        format!(
-            "{why} The model runs on this device's CPU instead, which is slower: replies take longer to start and come out more slowly. For faster replies, open Hearth in a browser with WebGPU. {WEBGPU_HELP}"
+/// The reason as scripts see it (`hearth:model`'s `fallback`).
+pub fn fallback_str(reason: FallbackReason) -> &'static str {
+    match reason {
+        FallbackReason::NoWebGpu => "no_web_gpu",
+        FallbackReason::SoftwareAdapter => "software_adapter",
+    }
+}
+
+/// The notice shown when an automatic load fell back to the CPU: why, what it costs, and
+/// what would make it faster; and the technical part of the reason (what the browser said,
+/// e.g. which graphics APIs it tried), shown apart in smaller print.
+pub fn fallback_notice(fallback: &Fallback) -> (String, Option<String>) {
+    match fallback.reason {
+        FallbackReason::NoWebGpu => {
+            let (why, detail) = split_reason(&fallback.detail);
+            let why = if why.is_empty() {
+                "This browser cannot run the model on its GPU.".to_string()
+            } else {
+                sentence(&why)
+            };
+            (
+                format!(
+                    "{why} The model runs on this device's CPU instead, which is slower: replies take longer to start and come out more slowly. For faster replies, open Hearth in a browser with WebGPU. {WEBGPU_HELP}"
+                ),
+                detail,
+            )
+        }
+        FallbackReason::SoftwareAdapter => (
+            "This browser's WebGPU runs in software on the processor, not on a graphics card, so Hearth runs the model on its own CPU engine, which is faster here. A graphics card would be faster still: turn on hardware acceleration in the browser's settings, or use a browser whose WebGPU reaches the GPU.".to_string(),
+            Some(fallback.detail.trim().to_string()).filter(|d| !d.is_empty()),
         ),
-        detail,
-    )
+    }
 }
 
 /// "no adapter (wgpu's words)" → ("no adapter", Some("wgpu's words")).
@@ -126,6 +144,28 @@ fn sentence(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn no_web_gpu(detail: &str) -> Fallback {
+        Fallback {
+            reason: FallbackReason::NoWebGpu,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn a_software_adapter_is_explained_as_such() {
+        let (text, detail) = fallback_notice(&Fallback {
+            reason: FallbackReason::SoftwareAdapter,
+            detail: "SwiftShader Device".into(),
+        });
+        assert!(text.contains("in software on the processor"), "{text}");
+        assert!(text.contains("hardware acceleration"), "{text}");
+        assert_eq!(detail.as_deref(), Some("SwiftShader Device"));
+        assert_eq!(
+            fallback_str(FallbackReason::SoftwareAdapter),
+            "software_adapter"
+        );
+    }
+
     #[test]
     fn the_setting_round_trips_and_defaults_to_automatic() {
         for b in CHOICES {
@@ -152,32 +192,32 @@ mod tests {
             Placement::new(RunsOn::Gpu, None, None).words(),
             "on the GPU"
         );
-        let cpu = Placement::new(RunsOn::Cpu, None, Some("  "));
+        let cpu = Placement::new(RunsOn::Cpu, None, None);
         assert_eq!(cpu.words(), "on the CPU (WebAssembly SIMD, one thread)");
         assert_eq!(cpu.fallback, None);
     }
 
     #[test]
     fn the_fallback_notice_says_why_and_what_helps() {
-        let (text, detail) = fallback_notice("this browser has no WebGPU");
+        let (text, detail) = fallback_notice(&no_web_gpu("this browser has no WebGPU"));
         assert!(text.starts_with("This browser has no WebGPU. "), "{text}");
         assert!(text.contains("slower"));
         assert!(text.contains("Chrome or Edge 113"));
         assert!(text.contains("--enable-unsafe-webgpu --enable-features=Vulkan"));
         assert_eq!(detail, None);
-        assert!(fallback_notice("")
+        assert!(fallback_notice(&no_web_gpu(""))
             .0
             .starts_with("This browser cannot run the model on its GPU."));
-        assert!(fallback_notice("No adapter!")
+        assert!(fallback_notice(&no_web_gpu("No adapter!"))
             .0
             .starts_with("No adapter! The model"));
     }
 
     #[test]
     fn the_technical_part_of_a_reason_is_set_apart() {
-        let (text, detail) = fallback_notice(
+        let (text, detail) = fallback_notice(&no_web_gpu(
             "no WebGPU adapter is available (No suitable graphics adapter found; vulkan not requested)",
-        );
+        ));
         assert!(
             text.starts_with("No WebGPU adapter is available. The model"),
             "{text}"
@@ -187,12 +227,12 @@ mod tests {
             Some("No suitable graphics adapter found; vulkan not requested")
         );
         // Parentheses inside the sentence are words, not details.
-        let (text, detail) = fallback_notice("the adapter (SwiftShader) is slow");
+        let (text, detail) = fallback_notice(&no_web_gpu("the adapter (SwiftShader) is slow"));
         assert!(
             text.starts_with("The adapter (SwiftShader) is slow."),
             "{text}"
         );
         assert_eq!(detail, None);
-        assert_eq!(fallback_notice("no adapter ()").1, None);
+        assert_eq!(fallback_notice(&no_web_gpu("no adapter ()")).1, None);
     }
 }

@@ -95,12 +95,12 @@ pub fn show_notice(placement: Option<&Placement>) {
     let Some(notice) = element::<web_sys::HtmlElement>("backend-notice") else {
         return;
     };
-    let reason = placement.and_then(|p| p.fallback.clone());
+    let fallback = placement.and_then(|p| p.fallback.clone());
     let dismissed = storage().and_then(|s| s.get_item(DISMISSED_KEY).ok().flatten());
-    match reason {
-        Some(reason) if dismissed.as_deref() != Some(reason.as_str()) => {
-            let _ = notice.set_attribute("data-reason", &reason);
-            let (text, detail) = fallback_notice(&reason);
+    match fallback {
+        Some(fallback) if dismissed.as_deref() != Some(dismiss_key(&fallback).as_str()) => {
+            let _ = notice.set_attribute("data-reason", &dismiss_key(&fallback));
+            let (text, detail) = fallback_notice(&fallback);
             set_text("backend-notice-text", &text);
             set_text(
                 "backend-notice-detail",
@@ -110,6 +110,15 @@ pub fn show_notice(placement: Option<&Placement>) {
         }
         _ => notice.set_hidden(true),
     }
+}
+
+/// What a dismissal remembers: the notice shows again for another reason.
+fn dismiss_key(fallback: &hearth_protocol::Fallback) -> String {
+    format!(
+        "{}: {}",
+        super::backend::fallback_str(fallback.reason),
+        fallback.detail
+    )
 }
 
 /// Whether this browser exposes WebGPU at all (an adapter may still be missing).

@@ -512,7 +512,7 @@ async fn finish(epoch: u64, result: Result<JsValue, JsValue>, c: Option<ModelCho
             } else {
                 model.name
             };
-            let placement = Placement::new(runs_on, adapter.as_ref(), fallback.as_deref());
+            let placement = Placement::new(runs_on, adapter.as_ref(), fallback.as_ref());
             with(|m| {
                 m.loaded = Some(Loaded {
                     id: load.id.clone(),

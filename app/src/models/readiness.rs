@@ -1,7 +1,8 @@
 //! The model's readiness for the rest of the page: `document.body.dataset.model` is
 //! `none|loading|ready|error` (with `modelId`, `modelName`, `modelContext` and, once ready,
 //! `backend` (`gpu|cpu`) beside it), and a `hearth:model` event on `window` carries
-//! `{state, id, name, context, backend, adapter, fallback}` at every change.
+//! `{state, id, name, context, backend, adapter, fallback, fallback_detail}` at every change
+//! (`fallback`: `no_web_gpu` or `software_adapter` when an automatic load runs on the CPU).
 
 use super::backend::{runs_on_str, Placement};
 use crate::dom::{document, set_text, window};
@@ -106,10 +107,12 @@ fn publish(
         "adapter",
         text(placement.and_then(|p| p.adapter.as_deref())),
     );
+    let fallback = placement.and_then(|p| p.fallback.as_ref());
     set(
         "fallback",
-        text(placement.and_then(|p| p.fallback.as_deref())),
+        text(fallback.map(|f| super::backend::fallback_str(f.reason))),
     );
+    set("fallback_detail", text(fallback.map(|f| f.detail.as_str())));
     let init = web_sys::CustomEventInit::new();
     init.set_detail(&detail);
     match web_sys::CustomEvent::new_with_event_init_dict(EVENT, &init) {

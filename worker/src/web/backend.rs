@@ -9,7 +9,7 @@ use crate::gguf::GgufHeader;
 use crate::gpu::GpuContext;
 use crate::sampler::Candidates;
 use crate::session::LanguageModel;
-use hearth_protocol::{AdapterSummary, Backend, ErrorKind, RunsOn};
+use hearth_protocol::{AdapterSummary, Backend, ErrorKind, Fallback, FallbackReason, RunsOn};
 use std::sync::Arc;
 
 /// Prompt tokens the CPU runs between two looks at the worker's messages, so a cancel is
@@ -25,7 +25,10 @@ pub enum Loader {
 /// Picks the backend for a load of a file of `file_len` bytes. `Auto` takes the GPU when the
 /// browser has a hardware adapter; without WebGPU, or when the adapter is itself a CPU
 /// emulation (slower than the CPU engine), it takes the CPU and says why.
-pub async fn choose(backend: Backend, file_len: u64) -> Result<(Loader, Option<String>), Failure> {
+pub async fn choose(
+    backend: Backend,
+    file_len: u64,
+) -> Result<(Loader, Option<Fallback>), Failure> {
     let gpu = |ctx: Arc<GpuContext>| {
         let loader = ModelLoader::new(ctx.clone(), Some(file_len), LoadOptions::default());
         Loader::Gpu(loader, ctx)
@@ -37,14 +40,19 @@ pub async fn choose(backend: Backend, file_len: u64) -> Result<(Loader, Option<S
         Backend::Auto => match super::gpu().await {
             Ok(ctx) if ctx.is_software() => Ok((
                 cpu(),
-                Some(
-                    "this browser's WebGPU is a software emulation on the processor, which is \
-                     slower than Hearth's own CPU engine"
-                        .into(),
-                ),
+                Some(Fallback {
+                    reason: FallbackReason::SoftwareAdapter,
+                    detail: ctx.summary().name,
+                }),
             )),
             Ok(ctx) => Ok((gpu(ctx), None)),
-            Err(f) if f.kind == ErrorKind::NoWebGpu => Ok((cpu(), Some(f.message))),
+            Err(f) if f.kind == ErrorKind::NoWebGpu => Ok((
+                cpu(),
+                Some(Fallback {
+                    reason: FallbackReason::NoWebGpu,
+                    detail: f.message,
+                }),
+            )),
             Err(f) => Err(f),
         },
     }

@@ -13,7 +13,9 @@ use super::{fetch, is_cancelled, post};
 use crate::gguf::model_facts;
 use crate::session::ChatSession;
 use crate::tokenizer::Tokenizer;
-use hearth_protocol::{Backend, ErrorKind, FromWorker, LoadStage, ModelFacts, ModelManifest};
+use hearth_protocol::{
+    Backend, ErrorKind, Fallback, FromWorker, LoadStage, ModelFacts, ModelManifest,
+};
 use wasm_bindgen_futures::JsFuture;
 
 /// Manifests are small; a larger one is not ours.
@@ -206,7 +208,7 @@ fn describe(e: &wasm_bindgen::JsValue) -> String {
 async fn finish(
     id: u32,
     loader: Loader,
-    fallback: Option<String>,
+    fallback: Option<Fallback>,
     model: ModelFacts,
     started: f64,
 ) -> Result<(ChatSession<LoadedModel>, FromWorker), Failure> {
