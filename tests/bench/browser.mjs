@@ -9,6 +9,7 @@
 // Needs a built dist/ (`cargo xtask build`) and the model fixture (`cargo xtask fixtures`).
 // Each engine gets a fresh browser profile, so its first load is a cold one.
 import { readFileSync, writeFileSync, statSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, startServer } from '../e2e/support.mjs';
@@ -45,6 +46,8 @@ const wllamaServer = await startWllamaServer(MODEL_FILE);
 const needsHearth = engines.some((e) => e.startsWith('hearth'));
 const hearthServer = needsHearth ? await startServer(['--test-hooks']) : null;
 const runs = [];
+// Other work on the machine slows every engine down, threaded ones most: say how busy it was.
+const loadBefore = loadavg();
 let env;
 try {
   env = await environment(wllamaServer.url);
@@ -66,6 +69,9 @@ try {
   await wllamaServer.stop();
   await hearthServer?.stop();
 }
+
+env.load_average_start = loadBefore;
+env.load_average_end = loadavg();
 
 const notes = [];
 const promptCounts = new Set(runs.map((r) => r.generation.prompt_tokens));

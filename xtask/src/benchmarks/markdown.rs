@@ -103,6 +103,20 @@ fn machine(md: &mut String, b: &Benchmarks) {
         .map(|a| format!("{} {}", a.vendor, a.architecture))
         .unwrap_or_else(|| "none".to_string());
     let _ = writeln!(md, "| WebGPU adapter in Chromium | {webgpu} |");
+    if let (Some(start), Some(end)) = (&env.load_average_start, &env.load_average_end) {
+        let show = |l: &[f64]| {
+            l.iter()
+                .map(|v| format!("{v:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            md,
+            "| Load average (1, 5, 15 min) around the browser run | {} before, {} after |",
+            show(start),
+            show(end)
+        );
+    }
     let mut natives: Vec<String> = b
         .native
         .iter()
@@ -123,7 +137,8 @@ fn machine(md: &mut String, b: &Benchmarks) {
         "\n**Read these numbers with care.** This machine has no GPU: SwiftShader (in Chromium) \
          and lavapipe (native) run WebGPU and Vulkan on the CPU, so every GPU figure here \
          measures a CPU emulation, not graphics hardware. It is also a small shared machine \
-         with {} cores, so runs vary from one to the next.\n",
+         with {} cores, so runs vary from one to the next; a load average above the core count \
+         means other work was competing for them, which hurts multi-threaded runs most.\n",
         env.cpu_count
     );
 }
@@ -175,8 +190,9 @@ fn browser_part(md: &mut String, r: &BrowserReport, chart: &str) {
     let _ = writeln!(md, "\n### Replies\n");
     let _ = writeln!(
         md,
-        "The same greedy reply from each engine is a check that they ran the same model on the \
-         same prompt (small differences in arithmetic may still flip a near tie).\n"
+        "Greedy replies are a check that the engines ran the same model on the same prompt. \
+         They may still part where two candidate tokens are close: llama.cpp rounds \
+         activations to 8 bits inside its quantized matrix products, Hearth keeps them in f32.\n"
     );
     let _ = writeln!(md, "| Engine | Reply |\n|---|---|");
     for run in &r.runs {
@@ -276,6 +292,7 @@ mod tests {
         ));
         assert!(md.contains("| 0.048 | 0.143 | 6.940 | 4.670 |"));
         assert!(md.contains("![Decode tok/s per engine](docs/chart.svg)"));
+        assert!(md.contains("| 1.50, 2.25, 3.50 before, 4.50, 5.50, 6.50 after |"));
     }
 
     #[test]

@@ -115,6 +115,11 @@ pub struct Environment {
     pub cpu_model: Option<String>,
     pub memory_bytes: u64,
     pub os: String,
+    /// The machine's 1, 5 and 15 minute load averages before and after the browser run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average_start: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average_end: Option<Vec<f64>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
