@@ -90,6 +90,8 @@ pub fn run(args: &Args) -> Result<PathBuf> {
                         "--enable-mutable-globals",
                         "--enable-reference-types",
                         "--enable-multivalue",
+                        // The worker's CPU engine uses 128-bit SIMD.
+                        "--enable-simd",
                     ])
                     .arg(&wasm)
                     .arg("-o")

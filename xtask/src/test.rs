@@ -20,6 +20,9 @@ struct Stage {
     result: Result<()>,
 }
 
+/// The worker's tests that only a wasm32 build has (its SIMD kernels).
+const WASM_KERNEL_TESTS: &str = "simd_kernels";
+
 pub fn run(args: Args) -> Result<()> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut stage = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> bool {
@@ -67,6 +70,13 @@ pub fn run(args: Args) -> Result<()> {
                     .args(["-p", "hearth-worker", "-p", "hearth-sw", "-p", "hearth-app"])
                     .args(["--", "-D", "warnings"])
                     .current_dir(&root),
+            )?;
+            process::run(
+                Command::new("cargo")
+                    .args(["clippy", "--target", install::WASM_TARGET])
+                    .args(["-p", "hearth-worker", "--test", WASM_KERNEL_TESTS])
+                    .args(["--", "-D", "warnings"])
+                    .current_dir(&root),
             )
         });
         stage("native tests", &mut || {
@@ -75,6 +85,19 @@ pub fn run(args: Args) -> Result<()> {
                     .args(["test", "--workspace"])
                     .current_dir(&root),
             )?)
+        });
+        stage("wasm kernel tests", &mut || {
+            // The CPU engine's SIMD kernels, run in Node by wasm-bindgen's test runner.
+            process::run(
+                Command::new("cargo")
+                    .args(["test", "--target", install::WASM_TARGET])
+                    .args(["-p", "hearth-worker", "--test", WASM_KERNEL_TESTS])
+                    .env(
+                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                        "wasm-bindgen-test-runner",
+                    )
+                    .current_dir(&root),
+            )
         });
         if !args.no_browser {
             let built = stage("wasm build", &mut || {

@@ -29,8 +29,8 @@ pub fn advise(kind: ErrorKind, message: &str) -> Advice {
             false,
         ),
         ErrorKind::DeviceTooSmall => (
-            "This device's GPU is too small for this model.",
-            "Choose a smaller model from the list, or use a device with more GPU memory.".into(),
+            "This device does not have the memory (GPU memory, or memory for the CPU engine) for this model.",
+            "Choose a smaller model from the list, or use a device with more memory.".into(),
             false,
             false,
         ),

@@ -1,7 +1,7 @@
 //! The Llama forward pass on the CPU, with a KV cache.
 
-use super::ops::{attention, matmul, rmsnorm, rope_in_place, silu_mul};
-use super::weights::CpuWeights;
+use super::ops::{attention, rmsnorm, rope_in_place, silu_mul};
+use super::weights::{CpuWeights, Matrix, WeightMatrix};
 use crate::gguf::GgufHeader;
 use crate::model::{Config, ModelError};
 use std::io::{Read, Seek, SeekFrom};
@@ -62,10 +62,10 @@ impl KvCache {
     }
 }
 
-/// The whole model in f32 on the CPU.
-pub struct CpuModel {
+/// The whole model on the CPU: in f32 (the reference), or with any other [`WeightMatrix`].
+pub struct CpuModel<M = Matrix> {
     pub config: Config,
-    pub weights: CpuWeights,
+    pub weights: CpuWeights<M>,
     pub cache: KvCache,
     /// Positions the cache may hold: the model's context length, or less.
     context_len: usize,
@@ -92,8 +92,10 @@ impl CpuModel {
         let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
         Self::load(&mut file, max_context)
     }
+}
 
-    pub fn new(config: Config, weights: CpuWeights, max_context: Option<usize>) -> CpuModel {
+impl<M: WeightMatrix> CpuModel<M> {
+    pub fn new(config: Config, weights: CpuWeights<M>, max_context: Option<usize>) -> Self {
         let context_len = max_context.map_or(config.context_len, |m| m.min(config.context_len));
         CpuModel {
             cache: KvCache::new(config.n_layers, config.kv_dim()),
@@ -151,16 +153,16 @@ impl CpuModel {
 
         let mut x: Vec<f32> = Vec::with_capacity(n * dim);
         for &t in tokens {
-            x.extend_from_slice(w.token_embd.row(t as usize));
+            x.extend_from_slice(&w.token_embd.row_f32(t as usize));
         }
         for (l, lw) in w.layers.iter().enumerate() {
             let h: Vec<f32> = x
                 .chunks_exact(dim)
                 .flat_map(|xt| rmsnorm(xt, &lw.attn_norm, c.rms_eps))
                 .collect();
-            let mut q = matmul(&lw.wq.data, q_dim, dim, &h);
-            let mut k = matmul(&lw.wk.data, kv_dim, dim, &h);
-            let v = matmul(&lw.wv.data, kv_dim, dim, &h);
+            let mut q = lw.wq.matmul(&h);
+            let mut k = lw.wk.matmul(&h);
+            let v = lw.wv.matmul(&h);
             for t in 0..n {
                 let pos = start_pos + t;
                 let rope = |x: &mut [f32], heads| {
@@ -183,22 +185,21 @@ impl CpuModel {
                     start_pos + t + 1,
                 ));
             }
-            let o = matmul(&lw.wo.data, dim, q_dim, &att);
+            let o = lw.wo.matmul(&att);
             add_in_place(&mut x, &o);
 
             let h: Vec<f32> = x
                 .chunks_exact(dim)
                 .flat_map(|xt| rmsnorm(xt, &lw.ffn_norm, c.rms_eps))
                 .collect();
-            let gate = matmul(&lw.gate.data, c.ffn_dim, dim, &h);
-            let up = matmul(&lw.up.data, c.ffn_dim, dim, &h);
-            let down = matmul(&lw.down.data, dim, c.ffn_dim, &silu_mul(&gate, &up));
+            let gate = lw.gate.matmul(&h);
+            let up = lw.up.matmul(&h);
+            let down = lw.down.matmul(&silu_mul(&gate, &up));
             add_in_place(&mut x, &down);
         }
         self.cache.len = end;
         let last = rmsnorm(&x[(n - 1) * dim..], &w.output_norm, c.rms_eps);
-        let out = w.output();
-        self.logits = matmul(&out.data, out.rows, out.cols, &last);
+        self.logits = w.output().matmul(&last);
         Ok(&self.logits)
     }
 

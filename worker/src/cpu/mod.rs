@@ -4,10 +4,11 @@
 
 mod forward;
 pub mod ops;
+pub mod quantized;
 mod weights;
 
 pub use forward::{CpuModel, KvCache};
-pub use weights::{read_tensor, CpuWeights, LayerWeights, Matrix};
+pub use weights::{read_tensor, CpuWeights, LayerWeights, Matrix, WeightMatrix};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,13 @@
-//! A Llama model's weights as f32, read from a GGUF one tensor at a time.
+//! A Llama model's weights on the CPU: as f32 for the reference ([`Matrix`], read from a GGUF
+//! one tensor at a time), or any other [`WeightMatrix`] (the quantized blocks themselves for
+//! the CPU engine).
 
+use crate::cpu::ops;
 use crate::gguf::{GgufHeader, TensorInfo};
 use crate::model::tensors::{LayerTensor, OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD};
 use crate::model::{Config, ModelError};
 use crate::quant;
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
 
 /// A row-major matrix: `rows` rows of `cols` (GGUF `ne[0] = cols`, `ne[1] = rows`).
@@ -20,36 +24,67 @@ impl Matrix {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct LayerWeights {
-    pub attn_norm: Vec<f32>,
-    pub wq: Matrix,
-    pub wk: Matrix,
-    pub wv: Matrix,
-    pub wo: Matrix,
-    pub ffn_norm: Vec<f32>,
-    pub gate: Matrix,
-    pub up: Matrix,
-    pub down: Matrix,
+/// A weight matrix as the CPU forward pass uses it.
+pub trait WeightMatrix {
+    fn rows(&self) -> usize;
+    fn cols(&self) -> usize;
+    /// `W · x` for each of the `n = xs.len() / cols` vectors in `xs` (one after another);
+    /// returns `n` outputs of `rows`, one after another.
+    fn matmul(&self, xs: &[f32]) -> Vec<f32>;
+    /// Row `r` as f32 (an embedding lookup).
+    fn row_f32(&self, r: usize) -> Cow<'_, [f32]>;
+}
+
+impl WeightMatrix for Matrix {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn matmul(&self, xs: &[f32]) -> Vec<f32> {
+        ops::matmul(&self.data, self.rows, self.cols, xs)
+    }
+
+    fn row_f32(&self, r: usize) -> Cow<'_, [f32]> {
+        Cow::Borrowed(self.row(r))
+    }
 }
 
 #[derive(Clone, Debug)]
-pub struct CpuWeights {
-    pub token_embd: Matrix,
-    pub layers: Vec<LayerWeights>,
+pub struct LayerWeights<M = Matrix> {
+    pub attn_norm: Vec<f32>,
+    pub wq: M,
+    pub wk: M,
+    pub wv: M,
+    pub wo: M,
+    pub ffn_norm: Vec<f32>,
+    pub gate: M,
+    pub up: M,
+    pub down: M,
+}
+
+#[derive(Clone, Debug)]
+pub struct CpuWeights<M = Matrix> {
+    pub token_embd: M,
+    pub layers: Vec<LayerWeights<M>>,
     pub output_norm: Vec<f32>,
     /// `None` when tied: the output projection is `token_embd`.
-    pub output: Option<Matrix>,
+    pub output: Option<M>,
     /// Llama 3.x RoPE frequency factors (`rope_freqs.weight`), when the file has them.
     pub rope_freqs: Option<Vec<f32>>,
 }
 
-impl CpuWeights {
+impl<M> CpuWeights<M> {
     /// The output projection (`output.weight`, or `token_embd.weight` when tied).
-    pub fn output(&self) -> &Matrix {
+    pub fn output(&self) -> &M {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
+}
 
+impl CpuWeights {
     /// Reads every tensor the config names. `header` must be `source`'s own header, and
     /// `config` made from it (so every shape is already checked).
     pub fn load<R: Read + Seek>(

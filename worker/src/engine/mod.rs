@@ -14,7 +14,7 @@ pub use loader::ModelLoader;
 pub use model::GpuModel;
 pub use weights::ModelWeights;
 
-use crate::gguf::{GgmlType, GgufError};
+use crate::gguf::GgufError;
 use crate::gpu::kernels::KernelError;
 use crate::gpu::{GpuError, WeightError};
 use crate::model::ModelError;
@@ -66,16 +66,10 @@ pub enum EngineError {
     Sampler(#[from] SamplerError),
     #[error("reading the model: {0}")]
     Io(#[from] std::io::Error),
-    #[error("tensor {name} has type {ty}; the engine needs {expected} here")]
-    TensorType {
-        name: String,
-        ty: GgmlType,
-        expected: &'static str,
-    },
     #[error("the GPU engine does not handle this model's shape: {0}")]
     UnsupportedShape(String),
-    #[error("the model stream ended early: {0}")]
-    Incomplete(String),
+    #[error("the model's {bytes} bytes of weights do not fit in this device's memory")]
+    OutOfMemory { bytes: u64 },
     #[error("no tokens to run")]
     EmptyBatch,
     #[error("token id {token} is outside the vocabulary of {vocab_size}")]

@@ -41,6 +41,8 @@ pub enum ModelError {
     PositionGap { pos: usize, cached: usize },
     #[error("no tokens to run")]
     EmptyBatch,
+    #[error("the model stream ended early: {0}")]
+    Incomplete(String),
     #[error(transparent)]
     Gguf(#[from] GgufError),
     #[error("reading the model: {0}")]

@@ -4,10 +4,12 @@
 
 mod config;
 mod error;
+pub mod stream;
 pub mod tensors;
 
 pub use config::Config;
 pub use error::ModelError;
+pub use stream::{TensorDestination, TensorRole, TensorStream};
 pub use tensors::{model_tensors, validate_tensors, LayerTensor, TensorSpec};
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod q5_k;
 mod q6_k;
 mod q8_0;
 
-pub use float::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
+pub use float::{bf16_to_f32, f16_to_f32, f16_to_f32_fast, f32_to_bf16, f32_to_f16};
 pub use q4_0::BlockQ4_0;
 pub use q4_1::BlockQ4_1;
 pub use q4_k::BlockQ4K;

@@ -247,3 +247,14 @@ fn float_conversions_match_ggml() {
     assert_eq!(nearest_int(f32::NAN), 0);
     assert_eq!(nearest_int(1e30), 4_194_303);
 }
+
+#[test]
+fn fast_f16_conversion_equals_the_library_for_every_value() {
+    for bits in 0..=u16::MAX {
+        let (fast, lib) = (crate::quant::f16_to_f32_fast(bits), f16_to_f32(bits));
+        assert!(
+            fast.to_bits() == lib.to_bits() || (fast.is_nan() && lib.is_nan()),
+            "{bits:#06x}: {fast} vs {lib}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! What a chat session needs of a model: a forward pass over new tokens that hands back the
 //! next token's candidates, with a KV cache that can be rewound.
 
-use crate::cpu::CpuModel;
+use crate::cpu::{CpuModel, WeightMatrix};
 use crate::engine::{EngineError, GpuModel};
 use crate::sampler::Candidates;
 use std::future::Future;
@@ -46,7 +46,7 @@ impl LanguageModel for GpuModel {
     }
 }
 
-impl LanguageModel for CpuModel {
+impl<M: WeightMatrix> LanguageModel for CpuModel<M> {
     fn vocab_size(&self) -> usize {
         self.config.vocab_size
     }

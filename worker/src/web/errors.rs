@@ -65,11 +65,13 @@ pub fn engine_error(e: EngineError) -> Failure {
             ErrorKind::DeviceTooSmall,
             format!("this GPU's buffer limits are too small for the model: {e}"),
         ),
+        e @ EngineError::OutOfMemory { .. } => Failure::new(
+            ErrorKind::DeviceTooSmall,
+            format!("this device does not have the memory for the model: {e}"),
+        ),
         e @ (EngineError::Model(_)
         | EngineError::Gguf(_)
-        | EngineError::TensorType { .. }
         | EngineError::UnsupportedShape(_)
-        | EngineError::Incomplete(_)
         | EngineError::Weight(_)) => {
             Failure::new(ErrorKind::Model, format!("the model cannot be used: {e}"))
         }

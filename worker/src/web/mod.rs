@@ -4,16 +4,18 @@
 //! Requests run one at a time in arrival order (a load, then replies), except `cancel`, which
 //! acts at once: it marks the request so the running loop stops at its next token or chunk.
 
+mod backend;
 mod errors;
 mod fetch;
 mod model_load;
 mod reply;
 mod self_test;
 
-use crate::engine::GpuModel;
 use crate::gpu::GpuContext;
 use crate::session::ChatSession;
+use backend::LoadedModel;
 use errors::{gpu_error, Failure};
+use hearth_protocol::RunsOn;
 use hearth_protocol::{ErrorKind, FromWorker, ToWorker};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -25,7 +27,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 struct State {
     gpu: Option<Arc<GpuContext>>,
     /// `None` while a request has taken it out to run.
-    session: Option<ChatSession<GpuModel>>,
+    session: Option<ChatSession<LoadedModel>>,
     queue: VecDeque<ToWorker>,
     busy: bool,
     cancelled: HashSet<u32>,
@@ -109,7 +111,7 @@ fn take_file(data: &JsValue) -> Option<web_sys::Blob> {
 
 /// The end of a load: the new model becomes the session and the page hears `loaded`, or the
 /// page hears what went wrong.
-fn keep_loaded(id: u32, result: Result<(ChatSession<GpuModel>, FromWorker), Failure>) {
+fn keep_loaded(id: u32, result: Result<(ChatSession<LoadedModel>, FromWorker), Failure>) {
     match result {
         Ok((session, reply)) => {
             STATE.with(|s| s.borrow_mut().session = Some(session));
@@ -193,14 +195,21 @@ async fn handle(request: ToWorker) {
             }
         }
         ToWorker::LoadModel {
-            id, manifest_url, ..
+            id,
+            manifest_url,
+            backend,
         } => {
-            // The old model's GPU memory is freed before the new one is allocated.
+            // The old model's memory is freed before the new one is allocated.
             STATE.with(|s| s.borrow_mut().session = None);
-            let result = async { model_load::load(id, gpu().await?, &manifest_url).await }.await;
+            let result = model_load::load(id, backend, &manifest_url).await;
             keep_loaded(id, result);
         }
-        ToWorker::LoadFile { id, name, size, .. } => {
+        ToWorker::LoadFile {
+            id,
+            name,
+            size,
+            backend,
+        } => {
             STATE.with(|s| s.borrow_mut().session = None);
             let Some(file) = STATE.with(|s| s.borrow_mut().files.remove(&id)) else {
                 post_error(
@@ -212,8 +221,7 @@ async fn handle(request: ToWorker) {
                 );
                 return;
             };
-            let result =
-                async { model_load::load_file(id, gpu().await?, &file, &name, size).await }.await;
+            let result = model_load::load_file(id, backend, &file, &name, size).await;
             keep_loaded(id, result);
         }
         ToWorker::Unload { id } => {
@@ -237,7 +245,7 @@ async fn handle(request: ToWorker) {
             STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 // A model on a lost device is not put back.
-                if s.gpu.is_some() {
+                if s.gpu.is_some() || session.model().runs_on() == RunsOn::Cpu {
                     s.session = Some(session);
                 }
             });
@@ -269,7 +277,13 @@ async fn gpu() -> Result<Arc<GpuContext>, Failure> {
         STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.gpu = None;
-            s.session = None;
+            // A model on the CPU does not need the GPU.
+            if s.session
+                .as_ref()
+                .is_some_and(|m| m.model().runs_on() == RunsOn::Gpu)
+            {
+                s.session = None;
+            }
         });
         post_error(
             None,

@@ -5,16 +5,15 @@
 //! adapter's limits are checked as soon as the header is in (the first chunk): the loader
 //! plans every tensor's buffers then, so a device that cannot hold the model fails before the
 //! rest is downloaded. A local file takes the same path, read from its `Blob` piece by piece.
+//! On the CPU the same pieces are copied once into wasm memory, reserved when the header is in.
 
+use super::backend::{choose, LoadedModel, Loader};
 use super::errors::{engine_error, take_gpu_error, Failure};
 use super::{fetch, is_cancelled, post};
-use crate::engine::{GpuModel, LoadOptions, ModelLoader};
 use crate::gguf::model_facts;
-use crate::gpu::GpuContext;
 use crate::session::ChatSession;
 use crate::tokenizer::Tokenizer;
-use hearth_protocol::{ErrorKind, FromWorker, LoadStage, ModelFacts, ModelManifest};
-use std::sync::Arc;
+use hearth_protocol::{Backend, ErrorKind, FromWorker, LoadStage, ModelFacts, ModelManifest};
 use wasm_bindgen_futures::JsFuture;
 
 /// Manifests are small; a larger one is not ours.
@@ -37,9 +36,9 @@ fn cancelled() -> Failure {
 
 pub async fn load(
     id: u32,
-    gpu: Arc<GpuContext>,
+    backend: Backend,
     manifest_url: &str,
-) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
+) -> Result<(ChatSession<LoadedModel>, FromWorker), Failure> {
     let started = js_sys::Date::now();
     progress(id, LoadStage::Prepare, 0, 0);
     let text = fetch::text(manifest_url, "the model's manifest", MANIFEST_LIMIT).await?;
@@ -57,7 +56,7 @@ pub async fn load(
     })?;
 
     let total = manifest.file.size;
-    let mut loader = ModelLoader::new(gpu.clone(), Some(total), LoadOptions::default());
+    let (mut loader, fallback) = choose(backend, total).await?;
     let mut done = 0u64;
     let mut reported = 0u64;
     progress(id, LoadStage::Download, 0, total);
@@ -102,7 +101,7 @@ pub async fn load(
         }
     }
     progress(id, LoadStage::Upload, total, total);
-    finish(id, gpu, loader, manifest.model, started).await
+    finish(id, loader, fallback, manifest.model, started).await
 }
 
 /// Pieces of a local file read at a time: large enough that reading is not the bottleneck,
@@ -113,11 +112,11 @@ const FILE_PIECE: u64 = 16 << 20;
 /// streaming loader, so the whole file is never in memory.
 pub async fn load_file(
     id: u32,
-    gpu: Arc<GpuContext>,
+    backend: Backend,
     file: &web_sys::Blob,
     name: &str,
     size: u64,
-) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
+) -> Result<(ChatSession<LoadedModel>, FromWorker), Failure> {
     let started = js_sys::Date::now();
     let total = file.size() as u64;
     if total != size {
@@ -126,7 +125,7 @@ pub async fn load_file(
             format!("{name} changed while it was being opened ({size} bytes, now {total})"),
         ));
     }
-    let mut loader = ModelLoader::new(gpu.clone(), Some(total), LoadOptions::default());
+    let (mut loader, fallback) = choose(backend, total).await?;
     let mut buffer = Vec::new();
     let mut done = 0u64;
     progress(id, LoadStage::Read, 0, total);
@@ -173,7 +172,7 @@ pub async fn load_file(
             model_facts(h, name.trim_end_matches(".gguf"))
                 .map_err(|e| Failure::new(ErrorKind::Model, format!("{name} cannot be used: {e}")))
         })?;
-    finish(id, gpu, loader, facts, started)
+    finish(id, loader, fallback, facts, started)
         .await
         .map_err(|f| named(name, f))
 }
@@ -202,15 +201,15 @@ fn describe(e: &wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// The common end of both paths: the tokenizer from the header, the model built from what was
-/// uploaded, and the GPU's queue run so a late failure (out of memory) shows here.
+/// The common end of both paths: the tokenizer from the header and the model built from what
+/// was streamed in.
 async fn finish(
     id: u32,
-    gpu: Arc<GpuContext>,
-    loader: ModelLoader,
+    loader: Loader,
+    fallback: Option<String>,
     model: ModelFacts,
     started: f64,
-) -> Result<(ChatSession<GpuModel>, FromWorker), Failure> {
+) -> Result<(ChatSession<LoadedModel>, FromWorker), Failure> {
     let tokenizer = loader
         .header()
         .ok_or_else(|| Failure::new(ErrorKind::Model, "the file has no GGUF header".into()))
@@ -222,21 +221,16 @@ async fn finish(
                 )
             })
         })?;
-    let model_on_gpu = loader.finish().map_err(engine_error)?;
-    // Writes are queued; a failure (e.g. out of memory) shows once the queue has run.
-    crate::gpu::wait_idle(&gpu).await;
-    if let Some(f) = take_gpu_error() {
-        return Err(f);
-    }
-    let context = model_on_gpu.capacity() as u32;
+    let (loaded, adapter) = loader.finish().await?;
+    let context = crate::session::LanguageModel::capacity(&loaded) as u32;
     let reply = FromWorker::Loaded {
         id,
         model,
-        runs_on: hearth_protocol::RunsOn::Gpu,
-        adapter: Some(gpu.summary()),
-        fallback: None,
+        runs_on: loaded.runs_on(),
+        adapter,
+        fallback,
         context,
         load_ms: js_sys::Date::now() - started,
     };
-    Ok((ChatSession::new(model_on_gpu, tokenizer), reply))
+    Ok((ChatSession::new(loaded, tokenizer), reply))
 }

@@ -1,16 +1,16 @@
 //! Generating a reply to a conversation, streamed to the page token by token.
 
+use super::backend::LoadedModel;
 use super::errors::{session_error, Failure};
 use super::{is_cancelled, post};
 use crate::chat::{ChatDate, Message};
-use crate::engine::GpuModel;
 use crate::sampler::SamplerSettings;
 use crate::session::{ChatSession, Flow};
 use hearth_protocol::{ChatMessage, ErrorKind, FromWorker, GenerateSettings, GenerationStats};
 
 pub async fn generate(
     id: u32,
-    session: &mut ChatSession<GpuModel>,
+    session: &mut ChatSession<LoadedModel>,
     messages: &[ChatMessage],
     settings: &GenerateSettings,
 ) -> Result<GenerationStats, Failure> {
