@@ -56,8 +56,8 @@ fn what_is_measured(md: &mut String, b: &Benchmarks) {
          cold load (from the server; Hearth through its service worker into IndexedDB, wllama \
          into its cache in the origin private file system), a warm load after a reload (from \
          that storage), then one greedy reply of {} new tokens to the same chat{prompt}, \
-         rendered with the model's chat template. Hearth runs on its GPU backend (WebGPU) and \
-         is asked for its CPU backend; the table says where each load actually ran. wllama \
+         rendered with the model's chat template. Hearth is asked for its GPU backend (WebGPU) \
+         and for its CPU backend (wasm SIMD); the table says where each load actually ran. wllama \
          (llama.cpp compiled to wasm) runs on the CPU with 1 thread and with 2 (the page is \
          cross-origin isolated). Times are taken in the page the same way for every engine: \
          time to first token (TTFT) from the request to the first streamed token; prefill = \
@@ -141,6 +141,22 @@ fn machine(md: &mut String, b: &Benchmarks) {
          means other work was competing for them, which hurts multi-threaded runs most.\n",
         env.cpu_count
     );
+    if let (Some(start), Some(end)) = (&env.load_average_start, &env.load_average_end) {
+        let (before, after) = (start.first().copied(), end.first().copied());
+        if let (Some(before), Some(after)) = (before, after) {
+            if before.max(after) > env.cpu_count as f64 {
+                let _ = writeln!(
+                    md,
+                    "**This run shared the machine with other work** (1-minute load average \
+                     {before:.2} before and {after:.2} after, on {} cores). Every figure is \
+                     lower than on an idle machine, and multi-threaded ones (wllama with 2 \
+                     threads) can collapse: their threads wait on each other while the cores \
+                     are taken.\n",
+                    env.cpu_count
+                );
+            }
+        }
+    }
 }
 
 fn browser_part(md: &mut String, r: &BrowserReport, chart: &str) {
@@ -293,6 +309,7 @@ mod tests {
         assert!(md.contains("| 0.048 | 0.143 | 6.940 | 4.670 |"));
         assert!(md.contains("![Decode tok/s per engine](docs/chart.svg)"));
         assert!(md.contains("| 1.50, 2.25, 3.50 before, 4.50, 5.50, 6.50 after |"));
+        assert!(md.contains("(1-minute load average 1.50 before and 4.50 after, on 2 cores)"));
     }
 
     #[test]
