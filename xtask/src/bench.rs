@@ -34,6 +34,9 @@ pub struct Args {
     /// GEMVs per timed submit in the GEMV-vs-copy measurement.
     #[arg(long, default_value_t = 10)]
     pub gemv_repeats: usize,
+    /// Skip the GEMV-vs-copy measurement (it depends on the adapter, not on the model).
+    #[arg(long)]
+    pub no_gemv: bool,
 }
 
 /// The GEMV shape measured: Llama 3.2 1B's FFN gate/up (8192 rows of 2048).
@@ -110,7 +113,8 @@ pub fn run(args: Args) -> Result<()> {
     let decode_s = started.elapsed().as_secs_f64();
 
     let mut gemv = Vec::new();
-    for ty in GEMV_TYPES {
+    let types: &[GgmlType] = if args.no_gemv { &[] } else { &GEMV_TYPES };
+    for &ty in types {
         for layout in MatmulLayout::ALL {
             eprintln!("GEMV {ty} {layout:?} {GEMV_ROWS}x{GEMV_COLS} against a buffer copy");
             let m = measure_gemv(&ctx, ty, layout, GEMV_ROWS, GEMV_COLS, args.gemv_repeats)?;

@@ -2,6 +2,7 @@
 
 mod assets;
 mod bench;
+mod benchmarks;
 mod build;
 mod csp;
 mod fixtures;
@@ -48,6 +49,9 @@ enum Command {
     Pack(pack::Args),
     /// Measure the GPU engine on a model: prefill and decode tok/s, weight memory, GEMV vs copy.
     Bench(bench::Args),
+    /// Measure the native engine and the browser (Hearth and wllama side by side), then write
+    /// BENCHMARKS.md, docs/benchmarks.svg and docs/benchmarks.json.
+    Benchmarks(benchmarks::Args),
 }
 
 fn main() {
@@ -70,5 +74,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Pack(args) => pack::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Benchmarks(args) => benchmarks::run(args),
     }
 }

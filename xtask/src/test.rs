@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
             )
         });
         stage("native tests", &mut || {
-            process::run(gpu_env(
+            process::run(process::gpu_env(
                 Command::new("cargo")
                     .args(["test", "--workspace"])
                     .current_dir(&root),
@@ -127,22 +127,10 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Mesa wants a private runtime dir; without one lavapipe prints warnings on every start.
-fn gpu_env(cmd: &mut Command) -> Result<&mut Command> {
-    let dir = std::env::temp_dir().join(format!("hearth-xdg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(cmd.env("XDG_RUNTIME_DIR", dir))
-}
-
 fn browser_tests() -> Result<()> {
     let root = paths::root();
     let xtask = std::env::current_exe()?;
-    process::run(gpu_env(
+    process::run(process::gpu_env(
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "tests/e2e/"])
             .env("HEARTH_XTASK", xtask)

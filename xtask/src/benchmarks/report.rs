@@ -1,0 +1,195 @@
+//! The benchmark results as `docs/benchmarks.json` holds them: the native engine's runs
+//! (`xtask bench`) and the browser run (`tests/bench/browser.mjs`). Only the fields the
+//! rendering reads are named; every other field is kept as it came, so the JSON file holds
+//! all the raw data.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Everything one `cargo xtask benchmarks` measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Benchmarks {
+    /// The command that produced this file.
+    pub command: String,
+    /// The commit measured (`-dirty` when the tree had changes).
+    pub commit: String,
+    pub native: Vec<NativeRun>,
+    pub browser: BrowserReport,
+}
+
+/// `xtask bench` on one model, or why it was not measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NativeRun {
+    /// What the model is, in words.
+    pub model: String,
+    #[serde(flatten)]
+    pub outcome: NativeOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NativeOutcome {
+    Measured(NativeReport),
+    Skipped(String),
+}
+
+/// The JSON `xtask bench` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NativeReport {
+    pub adapter: NativeAdapter,
+    pub prompt_tokens: u32,
+    pub decode_tokens: u32,
+    pub load_s: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+    pub weight_bytes_ratio: f64,
+    pub gemv: Vec<Gemv>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NativeAdapter {
+    pub name: String,
+    pub backend: String,
+    pub driver: String,
+}
+
+/// One GEMV-vs-copy measurement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gemv {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub layout: String,
+    pub used_by_engine: bool,
+    pub rows: u32,
+    pub cols: u32,
+    pub gemv_bytes_per_s: f64,
+    pub copy_bytes_per_s: f64,
+    pub gemv_over_copy: f64,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// The JSON `tests/bench/browser.mjs` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserReport {
+    pub date: String,
+    pub model: BrowserModel,
+    pub workload: Workload,
+    pub environment: Environment,
+    pub runs: Vec<BrowserRun>,
+    pub ratios: Vec<Ratio>,
+    pub notes: Vec<String>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserModel {
+    pub name: String,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Workload {
+    pub messages: Vec<Message>,
+    pub new_tokens: u32,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub chromium: Option<String>,
+    pub webgpu_adapter: Option<WebGpuAdapter>,
+    pub cpu_count: u32,
+    pub cpu_model: Option<String>,
+    pub memory_bytes: u64,
+    pub os: String,
+    /// The machine's 1, 5 and 15 minute load averages before and after the browser run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average_start: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average_end: Option<Vec<f64>>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebGpuAdapter {
+    pub vendor: String,
+    pub architecture: String,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// One engine (and backend) in the browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserRun {
+    pub id: String,
+    pub engine: String,
+    pub label: String,
+    pub requested_backend: String,
+    pub runs_on: String,
+    pub load: Load,
+    pub generation: Generation,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Load {
+    pub cold_ms: f64,
+    pub warm_ms: f64,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Generation {
+    pub prompt_tokens: u32,
+    pub new_tokens: u32,
+    pub ttft_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: Option<f64>,
+    pub text: String,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// Hearth ÷ wllama for one pair of runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ratio {
+    pub label: String,
+    pub decode_tok_s: Option<f64>,
+    pub prefill_tok_s: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub warm_load_ms: Option<f64>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("sample.json");
+
+    #[test]
+    fn fields_the_rendering_does_not_name_survive_a_round_trip() {
+        let b: Benchmarks = serde_json::from_str(SAMPLE).unwrap();
+        let again: Value = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
+        let original: Value = serde_json::from_str(SAMPLE).unwrap();
+        assert_eq!(again, original);
+        assert!(matches!(b.native[1].outcome, NativeOutcome::Skipped(_)));
+    }
+}
