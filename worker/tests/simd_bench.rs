@@ -1,6 +1,6 @@
 //! Speed of the CPU engine's wasm SIMD kernels, in Node (the same V8 as Chromium): weight bytes
-//! per second of one matrix-vector product per weight type and input precision. Not part of
-//! the tests: `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test
+//! per second of one matrix product per weight type and input precision, one JSON line each
+//! (`cargo xtask benchmarks` reads them). Not part of the tests: `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test
 //! --release --target wasm32-unknown-unknown -p hearth-worker --test simd_bench`.
 
 #![cfg(target_arch = "wasm32")]
@@ -55,9 +55,13 @@ fn bench_kernels() {
                 runs += 1;
             }
             let seconds = (now() - start) / 1000.0;
+            let inputs = match precision {
+                InputPrecision::F32 => "f32",
+                InputPrecision::Int8 => "int8",
+            };
             wasm_bindgen_test::console_log!(
-                "{{\"kernel\":\"{ty} {precision:?}\",\"tokens\":{tokens},\"weight_gb_per_s\":{:.2},\"weights_per_ns_per_token\":{:.2}}}",
-                size as f64 * runs as f64 / seconds / 1e9,
+                "{{\"ty\":\"{ty}\",\"inputs\":\"{inputs}\",\"rows\":{rows},\"cols\":{cols},\"tokens\":{tokens},\"weight_bytes_per_s\":{:.0},\"weights_per_ns_per_token\":{:.3}}}",
+                size as f64 * runs as f64 / seconds,
                 (rows * cols * tokens) as f64 * runs as f64 / seconds / 1e9
             );
         }

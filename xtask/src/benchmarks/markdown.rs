@@ -1,7 +1,7 @@
 //! `BENCHMARKS.md`: what was measured and how, the machine, and a table per part.
 
 use super::chart::rate;
-use super::report::{Benchmarks, BrowserReport, NativeOutcome};
+use super::report::{Benchmarks, BrowserReport, CpuKernel, NativeOutcome};
 use std::fmt::Write;
 
 /// The whole document; `chart` and `json` are the paths (from the repository root) of the
@@ -21,6 +21,7 @@ pub fn render(b: &Benchmarks, chart: &str, json: &str) -> String {
     what_is_measured(&mut md, b);
     machine(&mut md, b);
     browser_part(&mut md, browser, chart);
+    cpu_kernel_part(&mut md, &b.cpu_kernels);
     native_part(&mut md, b);
     let _ = writeln!(md, "## Reproduce\n");
     let _ = writeln!(
@@ -224,6 +225,40 @@ fn browser_part(md: &mut String, r: &BrowserReport, chart: &str) {
     md.push('\n');
 }
 
+fn cpu_kernel_part(md: &mut String, kernels: &[CpuKernel]) {
+    let Some(first) = kernels.first() else {
+        return;
+    };
+    let _ = writeln!(md, "## The CPU engine's kernels\n");
+    let _ = writeln!(
+        md,
+        "One {}×{} matrix product straight from the quantized blocks, in wasm SIMD128 under \
+         Node's V8 (Chromium's engine), single-threaded. With f32 inputs (what Hearth uses) the \
+         weights are dequantized in registers and the results equal the f32 reference up to the \
+         order of additions; with 8-bit inputs (ggml's CPU arithmetic, measured for \
+         comparison) the products are integer, at the cost of rounding every input to 8 bits. \
+         Several tokens (prefill) dequantize each row once for all of them.\n",
+        first.rows, first.cols
+    );
+    let _ = writeln!(
+        md,
+        "| Weight type | Inputs | Tokens | Weights per ns per token | Weight bytes (GB/s) |"
+    );
+    let _ = writeln!(md, "|---|---|--:|--:|--:|");
+    for k in kernels {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.2} | {:.2} |",
+            k.ty,
+            k.inputs,
+            k.tokens,
+            k.weights_per_ns_per_token,
+            k.weight_bytes_per_s / 1e9
+        );
+    }
+    md.push('\n');
+}
+
 fn native_part(md: &mut String, b: &Benchmarks) {
     let _ = writeln!(md, "## Natively: Hearth's GPU engine\n");
     let _ = writeln!(
@@ -323,5 +358,13 @@ mod tests {
             "a | in a reply must not split the cell"
         );
         assert!(md.contains("| q6_K | RowPerInvocation | yes | 0.17 | 6.00 | 0.030 |"));
+    }
+
+    #[test]
+    fn cpu_kernels_get_a_row_per_type_and_inputs() {
+        let md = sample();
+        assert!(md.contains("## The CPU engine's kernels"));
+        assert!(md.contains("| q6_K | f32 | 1 | 3.15 | 2.60 |"));
+        assert!(md.contains("| q6_K | int8 | 1 | 4.17 | 3.40 |"));
     }
 }

@@ -11,7 +11,7 @@ mod report;
 
 use crate::{build, fixtures, install, paths, process, synth};
 use anyhow::{Context, Result};
-use report::{Benchmarks, BrowserReport, NativeOutcome, NativeRun};
+use report::{Benchmarks, BrowserReport, CpuKernel, NativeOutcome, NativeRun};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -81,6 +81,7 @@ fn measure(args: &Args) -> Result<Benchmarks> {
             &work.join("native-llama-3.2-1b.json"),
         )?);
     }
+    let cpu_kernels = cpu_kernel_run()?;
     let browser = browser_run(args.tokens, &work.join("browser.json"))?;
 
     let mut command = "cargo xtask benchmarks".to_string();
@@ -94,8 +95,39 @@ fn measure(args: &Args) -> Result<Benchmarks> {
         command,
         commit,
         native,
+        cpu_kernels,
         browser,
     })
+}
+
+/// The CPU engine's kernels in wasm, run in Node by wasm-bindgen's test runner; each
+/// measurement is one JSON line of its output.
+fn cpu_kernel_run() -> Result<Vec<CpuKernel>> {
+    println!("\n==> CPU engine kernels (wasm SIMD in Node)");
+    let out = process::output(
+        Command::new("cargo")
+            .args(["test", "--release", "--target", install::WASM_TARGET])
+            .args([
+                "-p",
+                "hearth-worker",
+                "--test",
+                "simd_bench",
+                "--",
+                "--nocapture",
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .current_dir(paths::root()),
+    )?;
+    let kernels: Vec<CpuKernel> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|l| serde_json::from_str(l.trim()).with_context(|| format!("reading {l:?}")))
+        .collect::<Result<_>>()?;
+    anyhow::ensure!(!kernels.is_empty(), "the kernel probe printed no results");
+    Ok(kernels)
 }
 
 fn bench_args(prompt: u32, decode: u32, gemv: bool) -> Vec<String> {

@@ -14,7 +14,23 @@ pub struct Benchmarks {
     /// The commit measured (`-dirty` when the tree had changes).
     pub commit: String,
     pub native: Vec<NativeRun>,
+    /// The CPU engine's wasm SIMD kernels in Node (`worker/tests/simd_bench.rs`).
+    #[serde(default)]
+    pub cpu_kernels: Vec<CpuKernel>,
     pub browser: BrowserReport,
+}
+
+/// One CPU-engine kernel measurement: a `rows × cols` matrix of `ty` against `tokens` inputs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpuKernel {
+    pub ty: String,
+    /// `f32` or `int8`.
+    pub inputs: String,
+    pub rows: u32,
+    pub cols: u32,
+    pub tokens: u32,
+    pub weight_bytes_per_s: f64,
+    pub weights_per_ns_per_token: f64,
 }
 
 /// `xtask bench` on one model, or why it was not measured.
