@@ -3,7 +3,8 @@
 // percent and the `<progress>`; Cancel), the model becoming ready, a reload that loads the
 // stored model by itself, the stored-models panel (size on disk, Delete), a GGUF file opened
 // from this device without any request to the server, bad files explained in words, and a
-// browser without WebGPU: the GPU setting explains what works, automatic runs on the CPU.
+// browser without WebGPU: the GPU setting explains what works, automatic runs on the CPU; a
+// device that reports little memory is warned before the download.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -206,4 +207,23 @@ test('without WebGPU: the GPU setting explains which browsers work, automatic lo
   await waitForModel(page, 'ready');
   assert.equal(await page.getAttribute('body', 'data-backend'), 'cpu');
   assert.ok(await page.locator('#backend-notice').isVisible(), 'the fallback is explained');
+});
+
+test('a device that reports little memory is told before the download', LONG, async (t) => {
+  const server = await startServer([]);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const { page } = browser;
+  // As a small phone's Chromium would report it (GB); SmolLM2 needs about 0.17 GB.
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 0.25 });
+  });
+  await page.goto(server.url);
+  await page.locator('#load-download').waitFor({ state: 'visible', timeout: 120_000 });
+  const note = await page.textContent('#load-stage');
+  assert.match(note, /needs about 0\.2 GB of memory and this device reports 0\.25 GB/);
+  assert.match(note, /a smaller model is safer/);
 });

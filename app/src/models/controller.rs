@@ -243,10 +243,13 @@ fn show_choice(note: Option<&str>) {
             megabytes(c.size)
         )
     };
-    let text = match note {
+    let mut text = match note {
         Some(n) => format!("{n} {about}{what}"),
         None => format!("{about}{what}"),
     };
+    if let Some(w) = super::memory::warning(c.size, super::memory::device_memory_gb()) {
+        text = format!("{text} {w}");
+    }
     load_screen::idle(&c.model.name, &text, Some(&download_label(&c)));
     load_screen::intent(intent_words(backend_setting::current()));
 }

@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod backend;
+pub mod memory;
 pub mod progress;
 
 #[cfg(target_arch = "wasm32")]
