@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, askServiceWorker,
+  ARTIFACTS,
+  startServer,
+  launchBrowser,
+  nativeReply,
+  assertSameReply,
+  waitForStart,
+  askServiceWorker,
+  openSettings,
+  closeSettings,
 } from './support.mjs';
 
 const PROMPT = 'What is the capital of France?';
@@ -18,16 +26,6 @@ const MINUTES = 60_000;
 async function waitForChat(page) {
   await waitForStart(page);
   await page.waitForSelector('#chat[data-state="ready"]', { timeout: MINUTES });
-}
-
-async function openSettings(page) {
-  await page.click('#settings-button');
-  await page.waitForSelector('#settings[open]');
-}
-
-async function closeSettings(page) {
-  await page.click('#settings-close');
-  await page.waitForSelector('#settings:not([open])', { state: 'attached' });
 }
 
 async function settingsShown(page) {

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, chunkRequests,
+  ARTIFACTS,
+  startServer,
+  launchBrowser,
+  nativeReply,
+  assertSameReply,
+  waitForStart,
+  chunkRequests,
+  waitForModel,
+  openSettings,
+  closeSettings,
 } from './support.mjs';
 
 const PROMPT = 'What is the capital of France?';
@@ -27,20 +36,6 @@ function recordModelEvents(page) {
 }
 
 const lastModelEvent = (page) => page.evaluate(() => window.__modelEvents.at(-1));
-
-async function waitForModel(page, state) {
-  await page.waitForSelector(`body[data-model="${state}"]`, { state: 'attached', timeout: 10 * MINUTES });
-}
-
-async function openSettings(page) {
-  await page.click('#settings-button');
-  await page.waitForSelector('#settings[open]');
-}
-
-async function closeSettings(page) {
-  await page.click('#settings-close');
-  await page.waitForSelector('#settings:not([open])', { state: 'attached' });
-}
 
 // Greedy replies of at most `maxTokens`, set through the settings dialog.
 async function greedySettings(page, maxTokens = TOKENS) {

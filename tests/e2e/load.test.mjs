@@ -9,7 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, ROOT, startServer, launchBrowser, chunkRequests } from './support.mjs';
+import {
+  ARTIFACTS,
+  ROOT,
+  startServer,
+  launchBrowser,
+  chunkRequests,
+  waitForModel,
+} from './support.mjs';
 
 const MODEL = join(ROOT, '.cache', 'fixtures', 'SmolLM2-135M-Instruct.Q6_K.gguf');
 const LONG = { timeout: 600_000 };
@@ -42,10 +49,6 @@ function recordLoadScreen(page) {
 }
 
 const recorded = (page) => page.evaluate(() => window.__models);
-
-async function waitForModel(page, state) {
-  await page.waitForSelector(`body[data-model="${state}"]`, { state: 'attached', timeout: 600_000 });
-}
 
 // The app served with test hooks, open in a fresh browser whose load screen is recorded.
 async function openApp(t) {

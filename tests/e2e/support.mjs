@@ -190,3 +190,20 @@ export async function chunkRequests(server) {
     .filter(([path]) => path.endsWith('.gguf.chunk'))
     .reduce((sum, [, n]) => sum + n, 0);
 }
+
+/// Resolves once `body[data-model]` is `state` (`none`, `loading`, `ready` or `error`).
+export async function waitForModel(page, state) {
+  await page.waitForSelector(`body[data-model="${state}"]`, { state: 'attached', timeout: 600_000 });
+}
+
+/// Opens the settings dialog through its button.
+export async function openSettings(page) {
+  await page.click('#settings-button');
+  await page.waitForSelector('#settings[open]');
+}
+
+/// Closes the settings dialog through its button.
+export async function closeSettings(page) {
+  await page.click('#settings-close');
+  await page.waitForSelector('#settings:not([open])', { state: 'attached' });
+}

@@ -9,20 +9,10 @@ use hearth_worker::cpu::quantized::{InputPrecision, QuantMatrix};
 use hearth_worker::cpu::WeightMatrix;
 use hearth_worker::gguf::GgmlType;
 use hearth_worker::quant;
+use kernel_inputs::values;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Values in [-1, 1) from a fixed xorshift sequence.
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
+mod kernel_inputs;
 
 /// Weight bytes per second of each kernel on a 2048×2048 matrix (Llama 3.2 1B's attention
 /// shape), one input. No assertion on speed.

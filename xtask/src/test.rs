@@ -21,7 +21,7 @@ struct Stage {
 }
 
 /// The worker's tests that only a wasm32 build has (its SIMD kernels).
-const WASM_KERNEL_TESTS: &str = "simd_kernels";
+const WASM_KERNEL_TESTS: &str = "cpu_kernels";
 
 pub fn run(args: Args) -> Result<()> {
     let mut stages: Vec<Stage> = Vec::new();

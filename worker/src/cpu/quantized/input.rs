@@ -3,9 +3,6 @@
 //! dot products then multiply 8-bit integers (four times as many per SIMD instruction as f32)
 //! at the cost of about 0.4% relative error per input value.
 
-/// Values per block (Q8_0's block; a Q6_K group of 16 lies inside one).
-pub const BLOCK: usize = 32;
-
 /// `x` in blocks of 32: `scales[b]` and `qs[32b..32b+32]`.
 #[derive(Clone, Debug, Default)]
 pub struct QuantizedInput {
@@ -14,12 +11,18 @@ pub struct QuantizedInput {
 }
 
 impl QuantizedInput {
+    /// Values per block (Q8_0's block; a Q6_K group of 16 lies inside one).
+    pub const BLOCK: usize = 32;
+
     /// Quantizes `x`, whose length is a multiple of 32.
     pub fn new(x: &[f32]) -> Self {
-        assert!(x.len().is_multiple_of(BLOCK), "input is not whole blocks");
-        let mut scales = Vec::with_capacity(x.len() / BLOCK);
+        assert!(
+            x.len().is_multiple_of(Self::BLOCK),
+            "input is not whole blocks"
+        );
+        let mut scales = Vec::with_capacity(x.len() / Self::BLOCK);
         let mut qs = Vec::with_capacity(x.len());
-        for block in x.chunks_exact(BLOCK) {
+        for block in x.chunks_exact(Self::BLOCK) {
             let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
             let d = max / 127.0;
             let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
@@ -29,8 +32,12 @@ impl QuantizedInput {
         Self { scales, qs }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.qs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.qs.is_empty()
     }
 }
 

@@ -16,7 +16,7 @@ mod input;
 mod loader;
 mod matrix;
 
-pub use input::InputPrecision;
+pub use input::{InputPrecision, QuantizedInput};
 pub use loader::CpuLoader;
 pub use matrix::QuantMatrix;
 
