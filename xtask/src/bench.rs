@@ -39,6 +39,9 @@ pub struct Args {
     pub no_gemv: bool,
 }
 
+/// Decode steps timed in their parts after the measured decode.
+const TIMED_STEPS: usize = 8;
+
 /// The GEMV shape measured: Llama 3.2 1B's FFN gate/up (8192 rows of 2048).
 const GEMV_ROWS: u32 = 8192;
 const GEMV_COLS: u32 = 2048;
@@ -67,7 +70,8 @@ pub fn run(args: Args) -> Result<()> {
     );
     let window = args.prompt_tokens + args.decode_tokens;
     let options = LoadOptions {
-        max_context: Some(window),
+        // Room for the timed steps after the decode.
+        max_context: Some(window + TIMED_STEPS),
         ..LoadOptions::default()
     };
     eprintln!("loading {}", path.display());
@@ -112,6 +116,31 @@ pub fn run(args: Args) -> Result<()> {
     }
     let decode_s = started.elapsed().as_secs_f64();
 
+    // Where a decode step's time goes: a few more steps, each timed in its parts, beside the
+    // round trip of an empty submit (the fixed cost of waiting for the GPU once).
+    let timed = TIMED_STEPS.min(model.capacity().saturating_sub(window));
+    let mut steps = Vec::with_capacity(timed);
+    for _ in 0..timed {
+        let (token, timing) = model.timed_decode_step(next)?;
+        next = token;
+        steps.push(timing);
+    }
+    let mean = |f: fn(&engine::StepTiming) -> f64| {
+        steps.iter().map(f).sum::<f64>() / steps.len().max(1) as f64
+    };
+    let empty_started = Instant::now();
+    for _ in 0..TIMED_STEPS {
+        ctx.queue.submit([]);
+        runtime.block_on(hearth_worker::gpu::wait_idle(&ctx));
+    }
+    let decode_step = json!({
+        "steps": steps.len(),
+        "dispatches": steps.first().map_or(0, |s| s.dispatches),
+        "record_s": mean(|s| s.record_s),
+        "wait_s": mean(|s| s.wait_s),
+        "empty_round_trip_s": empty_started.elapsed().as_secs_f64() / TIMED_STEPS as f64,
+    });
+
     let mut gemv = Vec::new();
     let types: &[GgmlType] = if args.no_gemv { &[] } else { &GEMV_TYPES };
     for &ty in types {
@@ -155,6 +184,7 @@ pub fn run(args: Args) -> Result<()> {
         "weight_bytes_gpu": weight_bytes_gpu,
         "gguf_tensor_bytes": gguf_tensor_bytes,
         "weight_bytes_ratio": weight_bytes_gpu as f64 / gguf_tensor_bytes as f64,
+        "decode_step": decode_step,
         "gemv": gemv,
     });
     let pretty = serde_json::to_string_pretty(&report)?;

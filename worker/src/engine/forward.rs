@@ -21,6 +21,16 @@ struct PrefillLayer {
     down: PreparedGemm,
 }
 
+/// Where one decode step's time went: recording and submitting its commands on the CPU, then
+/// waiting until the GPU ran them and the result was mapped.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepTiming {
+    pub dispatches: u64,
+    pub record_s: f64,
+    pub wait_s: f64,
+}
+
 impl GpuModel {
     /// Runs `tokens` at positions `start_pos..` and returns the top `k` candidates (with the
     /// full vocabulary's log-normaliser) for the token after the last one; `k = 1` is greedy.
@@ -31,6 +41,21 @@ impl GpuModel {
         start_pos: usize,
         k: u32,
     ) -> Result<Candidates, EngineError> {
+        self.begin(tokens, start_pos, k)?;
+        let chunks: Vec<&[u32]> = tokens.chunks(self.max_batch as usize).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let pos = self.len;
+            // Ids past the vocabulary were refused above; the cache grows only once a step ran.
+            self.run_step(chunk, pos, last.then_some(k));
+            self.len = pos + chunk.len();
+        }
+        let bytes = self.read_back(k).await?;
+        Ok(parse_top_k_output(&bytes, k)?)
+    }
+
+    /// Checks a request, rewinds the cache to `start_pos` and makes the top-`k` readout.
+    fn begin(&mut self, tokens: &[u32], start_pos: usize, k: u32) -> Result<(), EngineError> {
         let vocab = self.config.vocab_size;
         if tokens.is_empty() {
             return Err(EngineError::EmptyBatch);
@@ -65,16 +90,32 @@ impl GpuModel {
             let readout = self.make_readout(k);
             self.readouts.insert(k, readout);
         }
-        let chunks: Vec<&[u32]> = tokens.chunks(self.max_batch as usize).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let last = i + 1 == chunks.len();
-            let pos = self.len;
-            // Ids past the vocabulary were refused above; the cache grows only once a step ran.
-            self.run_step(chunk, pos, last.then_some(k));
-            self.len = pos + chunk.len();
-        }
-        let bytes = self.read_back(k).await?;
-        Ok(parse_top_k_output(&bytes, k)?)
+        Ok(())
+    }
+
+    /// One greedy decode step of `token` after the cached positions, like `forward`, timed in
+    /// its parts (native tools: `cargo xtask bench` reports where a step's time goes).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn timed_decode_step(&mut self, token: u32) -> Result<(u32, StepTiming), EngineError> {
+        use std::time::Instant;
+        let pos = self.len;
+        self.begin(&[token], pos, 1)?;
+        let dispatches = crate::gpu::kernels::dispatches_recorded();
+        let started = Instant::now();
+        self.run_step(&[token], pos, Some(1));
+        let recorded = Instant::now();
+        let dispatches = crate::gpu::kernels::dispatches_recorded() - dispatches;
+        self.len = pos + 1;
+        let bytes = pollster::block_on(self.read_back(1))?;
+        let top = parse_top_k_output(&bytes, 1)?;
+        Ok((
+            top.ids[0],
+            StepTiming {
+                dispatches,
+                record_s: (recorded - started).as_secs_f64(),
+                wait_s: recorded.elapsed().as_secs_f64(),
+            },
+        ))
     }
 
     fn make_readout(&self, k: u32) -> Readout {

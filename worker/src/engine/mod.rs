@@ -9,6 +9,8 @@ mod model;
 mod weights;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub use forward::StepTiming;
+#[cfg(not(target_arch = "wasm32"))]
 pub use loader::load_file;
 pub use loader::ModelLoader;
 pub use model::GpuModel;

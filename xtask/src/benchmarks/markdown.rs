@@ -259,6 +259,44 @@ fn cpu_kernel_part(md: &mut String, kernels: &[CpuKernel]) {
     md.push('\n');
 }
 
+/// Per model: a decode step's dispatches, the CPU time to record and submit them, and the
+/// wait for the GPU, beside the fixed cost of one wait.
+fn decode_steps(md: &mut String, b: &Benchmarks) {
+    let measured: Vec<_> = b
+        .native
+        .iter()
+        .filter_map(|n| match &n.outcome {
+            NativeOutcome::Measured(r) => r.decode_step.as_ref().map(|d| (&n.model, d)),
+            NativeOutcome::Skipped(_) => None,
+        })
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n### Where a decode step's time goes\n\nEach step is one compute pass with every \
+         dispatch, one submit and one read-back of the top-K. Recording is the CPU's time to \
+         encode and submit it; waiting is from the submit until the result is mapped (the GPU's \
+         work); an empty submit's round trip is the fixed cost of waiting once.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Model | Dispatches per step | Recording (ms) | Waiting for the GPU (ms) | Empty submit round trip (ms) |"
+    );
+    let _ = writeln!(md, "|---|--:|--:|--:|--:|");
+    for (model, d) in measured {
+        let _ = writeln!(
+            md,
+            "| {model} | {} | {:.2} | {:.1} | {:.2} |",
+            d.dispatches,
+            d.record_s * 1e3,
+            d.wait_s * 1e3,
+            d.empty_round_trip_s * 1e3
+        );
+    }
+}
+
 fn native_part(md: &mut String, b: &Benchmarks) {
     let _ = writeln!(md, "## Natively: Hearth's GPU engine\n");
     let _ = writeln!(
@@ -288,6 +326,7 @@ fn native_part(md: &mut String, b: &Benchmarks) {
     for s in &skipped {
         let _ = writeln!(md, "\nNot measured: {s}.");
     }
+    decode_steps(md, b);
     let gemv = b.native.iter().find_map(|n| match &n.outcome {
         NativeOutcome::Measured(r) if !r.gemv.is_empty() => Some(r),
         _ => None,
@@ -358,6 +397,15 @@ mod tests {
             "a | in a reply must not split the cell"
         );
         assert!(md.contains("| q6_K | RowPerInvocation | yes | 0.17 | 6.00 | 0.030 |"));
+    }
+
+    #[test]
+    fn a_decode_step_is_split_into_recording_and_waiting() {
+        let md = sample();
+        assert!(
+            md.contains("| test model | 395 | 0.79 | 192.3 | 0.15 |"),
+            "{md}"
+        );
     }
 
     #[test]

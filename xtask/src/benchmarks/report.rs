@@ -49,6 +49,17 @@ pub enum NativeOutcome {
     Skipped(String),
 }
 
+/// One decode step in its parts: recording and submitting the commands, waiting for the GPU
+/// to run them and map the result, against an empty submit's round trip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecodeStep {
+    pub steps: u32,
+    pub dispatches: u64,
+    pub record_s: f64,
+    pub wait_s: f64,
+    pub empty_round_trip_s: f64,
+}
+
 /// The JSON `xtask bench` writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NativeReport {
@@ -58,6 +69,9 @@ pub struct NativeReport {
     pub load_s: f64,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// Where a decode step's time goes (absent in reports from before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_step: Option<DecodeStep>,
     pub weight_bytes_ratio: f64,
     pub gemv: Vec<Gemv>,
     #[serde(flatten)]

@@ -1,6 +1,8 @@
 //! Spreading a one-dimensional amount of work over a two-dimensional dispatch, since
 //! `maxComputeWorkgroupsPerDimension` (65535) is smaller than e.g. Llama 3's 128256
-//! vocabulary rows.
+//! vocabulary rows; and the one place every kernel dispatches through, which counts them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Workgroup counts for `dispatch_workgroups(x, y, 1)`. Kernels rebuild the linear index as
 /// `wg.x + wg.y * num_workgroups.x` and ignore indices past the end.
@@ -33,6 +35,20 @@ impl WorkgroupGrid {
     }
 }
 
+/// Dispatches recorded by this process so far: a diagnostic (`cargo xtask bench` reports the
+/// dispatches of one decode step).
+static DISPATCHES: AtomicU64 = AtomicU64::new(0);
+
+pub fn dispatches_recorded() -> u64 {
+    DISPATCHES.load(Ordering::Relaxed)
+}
+
+/// Records one dispatch of `x × y` workgroups (every kernel dispatches through here).
+pub(crate) fn dispatch(pass: &mut wgpu::ComputePass<'_>, x: u32, y: u32) {
+    DISPATCHES.fetch_add(1, Ordering::Relaxed);
+    pass.dispatch_workgroups(x, y, 1);
+}
+
 /// Records `pipeline` with `bind_group` over `groups` workgroups, spread over a 2-D grid
 /// when `groups` exceeds `max_per_dim`.
 pub(crate) fn dispatch_spread(
@@ -45,7 +61,7 @@ pub(crate) fn dispatch_spread(
     let grid = WorkgroupGrid::covering(groups, max_per_dim);
     pass.set_pipeline(pipeline);
     pass.set_bind_group(0, bind_group, &[]);
-    pass.dispatch_workgroups(grid.x, grid.y, 1);
+    dispatch(pass, grid.x, grid.y);
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub use attention::{
     attention_cpu, Attention, AttentionBinding, AttentionBuffers, AttentionShape, KvCache,
 };
 pub use embedding::{embedding_cpu, Embedding, PreparedEmbedding};
-pub use grid::WorkgroupGrid;
+pub use grid::{dispatches_recorded, WorkgroupGrid};
 pub use matmul::{
     gemm_cpu, gemv_cpu, Gemm, Gemv, GemvOptions, KernelError, MatmulLayout, PreparedGemm,
     PreparedGemv,

@@ -197,7 +197,7 @@ impl TopK {
         );
         pass.set_pipeline(merge);
         pass.set_bind_group(0, &binding.merge, &[]);
-        pass.dispatch_workgroups(1, 1, 1);
+        super::grid::dispatch(pass, 1, 1);
     }
 
     /// One-shot: prepares and records in a pass of its own; read the returned binding's output.

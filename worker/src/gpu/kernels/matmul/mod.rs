@@ -123,7 +123,7 @@ impl Dispatches {
         pass.set_pipeline(&self.pipeline);
         for (bind_group, x, y) in &self.groups {
             pass.set_bind_group(0, bind_group, &[]);
-            pass.dispatch_workgroups(*x, *y, 1);
+            super::grid::dispatch(pass, *x, *y);
         }
     }
 }
