@@ -10,21 +10,29 @@ use web_sys::HtmlInputElement;
 /// The fallback reason the user dismissed the notice for; it shows again for another reason.
 const DISMISSED_KEY: &str = "hearth.backend-notice-dismissed";
 
+thread_local! {
+    /// The choice made on this page, which holds even where storage refused to keep it.
+    static CHOSEN: std::cell::Cell<Option<Backend>> = const { std::cell::Cell::new(None) };
+}
+
 fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
 /// The setting: automatic unless the user chose otherwise.
 pub fn current() -> Backend {
-    parse(
-        storage()
-            .and_then(|s| s.get_item(SETTING_KEY).ok().flatten())
-            .as_deref(),
-    )
+    CHOSEN.get().unwrap_or_else(|| {
+        parse(
+            storage()
+                .and_then(|s| s.get_item(SETTING_KEY).ok().flatten())
+                .as_deref(),
+        )
+    })
 }
 
-/// Keeps `backend` as the setting; says so when it cannot be kept.
+/// Keeps `backend` as the setting; says so when it cannot be kept beyond this page.
 pub fn store(backend: Backend) {
+    CHOSEN.set(Some(backend));
     let kept = storage().is_some_and(|s| s.set_item(SETTING_KEY, as_str(backend)).is_ok());
     if !kept {
         say("The setting applies until this page is closed: it could not be saved (storage is full or blocked).");
@@ -33,6 +41,7 @@ pub fn store(backend: Backend) {
 
 /// Back to automatic (Delete all data).
 pub fn forget() {
+    CHOSEN.set(None);
     if let Some(s) = storage() {
         let _ = s.remove_item(SETTING_KEY);
         let _ = s.remove_item(DISMISSED_KEY);
