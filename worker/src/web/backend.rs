@@ -143,8 +143,8 @@ impl LanguageModel for LoadedModel {
             LoadedModel::Cpu(m) => {
                 let split = tokens.len().saturating_sub(1) / CPU_PREFILL_STEP * CPU_PREFILL_STEP;
                 let (head, last) = tokens.split_at(split);
+                m.cache.truncate(start_pos);
                 for (i, step) in head.chunks(CPU_PREFILL_STEP).enumerate() {
-                    m.cache.truncate(start_pos + i * CPU_PREFILL_STEP);
                     m.forward_batch(step, start_pos + i * CPU_PREFILL_STEP)?;
                     yield_to_events().await;
                 }

@@ -20,7 +20,7 @@ pub fn dot(row: &[u8], x: &[f32]) -> f32 {
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let mut w = vec![0.0f32; QK];
+        let mut w = [0.0f32; QK];
         blocks
             .iter()
             .zip(x.chunks_exact(QK))

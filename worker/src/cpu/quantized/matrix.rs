@@ -69,10 +69,6 @@ impl QuantMatrix {
         Self { precision, ..self }
     }
 
-    pub fn ggml_type(&self) -> GgmlType {
-        self.ty
-    }
-
     /// The bytes it holds.
     pub fn bytes(&self) -> usize {
         self.data.len()
@@ -121,7 +117,6 @@ impl WeightMatrix for QuantMatrix {
         );
         let n = xs.len() / cols;
         let mut out = vec![0.0f32; n * rows];
-        let mut scratch = vec![0.0f32; cols];
         let int8: Option<fn(&[u8], &QuantizedInput) -> f32> = match (self.precision, self.ty) {
             (InputPrecision::Int8, GgmlType::Q6K) => Some(dot_q6_k::dot_int8),
             (InputPrecision::Int8, GgmlType::Q8_0) => Some(dot_q8_0::dot_int8),
@@ -135,6 +130,7 @@ impl WeightMatrix for QuantMatrix {
                 }
             }
         } else if n == 1 {
+            let mut scratch = vec![0.0f32; cols];
             for (r, y) in out.iter_mut().enumerate() {
                 *y = self.row_dot(r, xs, &mut scratch);
             }
