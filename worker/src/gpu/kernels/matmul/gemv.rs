@@ -1,7 +1,7 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout};
+use super::{source_pipeline, weight_pipeline, Dispatches, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::GpuWeight;
@@ -26,6 +26,38 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
+/// A GEMV written for one weight type on software adapters, where `gemv_rows.wgsl` spends
+/// most of its time in per-lane loads and shifts (see the kernel's header).
+struct TypedRowKernel {
+    source: &'static str,
+    /// Rows it reads must start word-aligned: columns a multiple of this.
+    cols_multiple: u32,
+    /// `WG · ROWS` of the kernel.
+    rows_per_workgroup: u32,
+}
+
+fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+    match ty {
+        GgmlType::Q8_0 => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemv_io.wgsl"),
+                include_str!("gemv_rows_q8_0.wgsl")
+            ),
+            cols_multiple: 64,
+            rows_per_workgroup: 16 * 8,
+        }),
+        GgmlType::Q6K => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemv_io.wgsl"),
+                include_str!("gemv_rows_q6_k.wgsl")
+            ),
+            cols_multiple: 512,
+            rows_per_workgroup: 8 * 4,
+        }),
+        _ => None,
+    }
+}
+
 /// Options of one GEMV. Offsets count f32 elements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GemvOptions {
@@ -42,6 +74,8 @@ pub struct Gemv {
     ty: GgmlType,
     layout: MatmulLayout,
     pipeline: wgpu::ComputePipeline,
+    /// The typed row kernel, for weights whose columns it takes (row layout only).
+    typed: Option<(TypedRowKernel, wgpu::ComputePipeline)>,
 }
 
 /// One GEMV with its bind groups made: record it any number of times with [`Self::encode`].
@@ -61,10 +95,18 @@ impl Gemv {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
+        let typed = match layout {
+            MatmulLayout::RowPerInvocation => typed_row_kernel(ty).map(|kernel| {
+                let pipeline = source_pipeline(device, &format!("gemv rows {ty}"), kernel.source);
+                (kernel, pipeline)
+            }),
+            MatmulLayout::Cooperative => None,
+        };
         Ok(Self {
             ty,
             layout,
             pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty)?,
+            typed,
         })
     }
 
@@ -86,10 +128,16 @@ impl Gemv {
         assert_eq!(w.ty(), self.ty, "{}: GEMV pipeline type", w.name());
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
+        let (pipeline, rows_per_workgroup) = match &self.typed {
+            Some((kernel, pipeline)) if w.cols() % kernel.cols_multiple == 0 => {
+                (pipeline, kernel.rows_per_workgroup)
+            }
+            _ => (&self.pipeline, rows_per_workgroup(self.layout)),
+        };
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,
-            &self.pipeline,
+            pipeline,
             "gemv params",
             w,
             x,
@@ -105,7 +153,7 @@ impl Gemv {
                     0,
                     0,
                 ];
-                (params, part.rows.div_ceil(rows_per_workgroup(self.layout)))
+                (params, part.rows.div_ceil(rows_per_workgroup))
             },
         ))
     }
@@ -265,6 +313,23 @@ mod tests {
                 max_part: 32 * 1024,
                 ..case(ty, 77, 256)
             });
+        }
+    }
+
+    #[test]
+    fn typed_row_kernels_at_model_shapes_with_the_residual_add() {
+        // SmolLM2's ffn_down (Q6_K, 3 block pairs a row) and attention projections (Q8_0, 9
+        // block pairs), split so that parts start mid-matrix; rows not a multiple of 8.
+        for (ty, rows, cols, max_part) in [
+            (GgmlType::Q6K, 93, 1536, 96 * 1024),
+            (GgmlType::Q8_0, 101, 576, 40 * 1024),
+        ] {
+            let parts = check(Case {
+                accumulate: true,
+                max_part,
+                ..case(ty, rows, cols)
+            });
+            assert_eq!(parts, 2, "{ty} {rows}x{cols}");
         }
     }
 

@@ -60,12 +60,20 @@ pub(crate) fn weight_pipeline(
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let snippet = dequant_snippet(ty).ok_or(KernelError::UnsupportedType(ty))?;
     let source = format!("{COMMON}\n{snippet}\n{skeleton}");
-    let label = format!("{label} {ty}");
+    Ok(source_pipeline(device, &format!("{label} {ty}"), &source))
+}
+
+/// Builds the compute pipeline of a complete WGSL source (entry point `main`).
+pub(crate) fn source_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    source: &str,
+) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(&label),
+        label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
-    Ok(compute_pipeline(device, &module, &label, "main"))
+    compute_pipeline(device, &module, label, "main")
 }
 
 /// A small uniform buffer of u32 parameters.
