@@ -154,11 +154,11 @@ impl GpuModel {
             gemv,
             gemm,
             embedding: Embedding::new(device, weights.token_embd.ty())?,
-            rms_norm: RmsNorm::new(device),
+            rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
             attention: Attention::new(device),
             swiglu: SwiGlu::new(device),
-            top_k: TopK::new(device),
+            top_k: TopK::new(device, layout),
         };
 
         let n = max_batch as u64;

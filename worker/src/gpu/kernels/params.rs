@@ -92,12 +92,26 @@ pub(crate) fn compute_pipeline(
     label: &str,
     entry_point: &str,
 ) -> wgpu::ComputePipeline {
+    compute_pipeline_with(device, module, label, entry_point, &[])
+}
+
+/// [`compute_pipeline`] with values for the shader's `override` constants.
+pub(crate) fn compute_pipeline_with(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    label: &str,
+    entry_point: &str,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(label),
         layout: None,
         module,
         entry_point: Some(entry_point),
-        compilation_options: Default::default(),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
         cache: None,
     })
 }

@@ -4,8 +4,9 @@
 //! f32 norm weight (norms are F32 in GGUF). The row count comes from the step uniform.
 
 use super::grid::dispatch_spread;
+use super::matmul::MatmulLayout;
 use super::params::{
-    bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
+    bind_buffers, compute_pipeline_with, in_pass, shape_uniform, StepParams, StepUniform,
 };
 
 #[repr(C)]
@@ -27,10 +28,12 @@ pub struct RmsNormBinding {
 }
 
 impl RmsNorm {
-    pub fn new(device: &wgpu::Device) -> Self {
+    /// `layout` sets the workgroup size (see [`MatmulLayout::reduction_workgroup`]).
+    pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("rms_norm.wgsl"));
+        let wg = layout.reduction_workgroup(256);
         Self {
-            pipeline: compute_pipeline(device, &module, "rms_norm", "main"),
+            pipeline: compute_pipeline_with(device, &module, "rms_norm", "main", &[("WG", wg)]),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         }
     }
@@ -134,23 +137,28 @@ mod tests {
         let x = random(n_tokens * dim, 10 + dim as u64, 3.0);
         let w = random(dim, 20 + dim as u64, 1.5);
         let (xb, wb) = (storage(gpu, &x), storage(gpu, &w));
-        let yb = storage(gpu, &vec![0.0; n_tokens * dim]);
-        let kernel = RmsNorm::new(&gpu.device).with_max_workgroups_per_dim(max_per_dim);
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        kernel.encode(
-            &gpu.device,
-            &mut encoder,
-            &xb,
-            &wb,
-            &yb,
-            n_tokens as u32,
-            dim as u32,
-            1e-5,
-        );
-        gpu.queue.submit([encoder.finish()]);
-        let got = read_f32(gpu, &yb, n_tokens * dim);
-        let err = max_rel_err(&got, &rms_norm_cpu(&x, &w, 1e-5));
-        assert!(err < 1e-5, "n {n_tokens} dim {dim}: error {err:e}");
+        for layout in MatmulLayout::ALL {
+            let yb = storage(gpu, &vec![0.0; n_tokens * dim]);
+            let kernel = RmsNorm::new(&gpu.device, layout).with_max_workgroups_per_dim(max_per_dim);
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            kernel.encode(
+                &gpu.device,
+                &mut encoder,
+                &xb,
+                &wb,
+                &yb,
+                n_tokens as u32,
+                dim as u32,
+                1e-5,
+            );
+            gpu.queue.submit([encoder.finish()]);
+            let got = read_f32(gpu, &yb, n_tokens * dim);
+            let err = max_rel_err(&got, &rms_norm_cpu(&x, &w, 1e-5));
+            assert!(
+                err < 1e-5,
+                "{layout:?} n {n_tokens} dim {dim}: error {err:e}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,8 @@ struct Step {
 @group(0) @binding(3) var<uniform> shape: Shape;
 @group(0) @binding(4) var<uniform> step: Step;
 
-const WG: u32 = 256u;
+// Overridden per adapter: 256 for GPUs, 4 (one SIMD register) on software adapters.
+override WG: u32 = 256u;
 
 var<workgroup> partial: array<f32, WG>;
 

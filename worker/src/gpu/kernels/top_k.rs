@@ -9,7 +9,8 @@
 //! then `logits[k]` (f32 bits). Parse it with [`parse_top_k_output`].
 
 use super::grid::dispatch_spread;
-use super::params::{compute_pipeline, in_pass, shape_uniform};
+use super::matmul::MatmulLayout;
+use super::params::{compute_pipeline_with, in_pass, shape_uniform};
 use crate::sampler::{Candidates, SamplerError};
 
 /// Logits per stage-1 workgroup (`SLOTS` in the shader).
@@ -90,13 +91,16 @@ impl TopK {
     /// Largest supported `k`: a merge round must hold the best `k` plus at least one chunk list.
     pub const MAX_K: u32 = CHUNK / 2;
 
-    pub fn new(device: &wgpu::Device) -> Self {
+    /// `layout` sets the workgroup size (see [`MatmulLayout::reduction_workgroup`]).
+    pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("top_k.wgsl"));
+        let wg = [("WG", layout.reduction_workgroup(256))];
+        let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &wg);
         Self {
-            partial_top_k: compute_pipeline(device, &module, "partial_top_k", "partial_top_k"),
-            merge_top_k: compute_pipeline(device, &module, "merge_top_k", "merge_top_k"),
-            partial_argmax: compute_pipeline(device, &module, "partial_argmax", "partial_argmax"),
-            merge_argmax: compute_pipeline(device, &module, "merge_argmax", "merge_argmax"),
+            partial_top_k: pipeline("partial_top_k"),
+            merge_top_k: pipeline("merge_top_k"),
+            partial_argmax: pipeline("partial_argmax"),
+            merge_argmax: pipeline("merge_argmax"),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         }
     }
@@ -236,10 +240,10 @@ mod tests {
     use super::*;
     use crate::gpu::{read_buffer, test_support::gpu};
 
-    fn run(logits: &[f32], k: u32, max_per_dim: u32) -> Candidates {
+    fn run(logits: &[f32], k: u32, max_per_dim: u32, layout: MatmulLayout) -> Candidates {
         let gpu = gpu();
         let buffer = storage(gpu, logits);
-        let kernel = TopK::new(&gpu.device).with_max_workgroups_per_dim(max_per_dim);
+        let kernel = TopK::new(&gpu.device, layout).with_max_workgroups_per_dim(max_per_dim);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         let binding = kernel.encode(&gpu.device, &mut encoder, &buffer, logits.len() as u32, k);
         gpu.queue.submit([encoder.finish()]);
@@ -250,17 +254,19 @@ mod tests {
 
     /// Ids and logits exactly equal to the twin's; logsumexp within 1e-5 relative.
     fn check(logits: &[f32], k: u32, max_per_dim: u32) {
-        let got = run(logits, k, max_per_dim);
         let (ids, values, lse) = top_k_cpu(logits, k as usize);
-        assert_eq!(got.ids, ids, "ids, vocab {} k {k}", logits.len());
-        assert_eq!(got.logits, values, "logits, vocab {} k {k}", logits.len());
-        let rel = (f64::from(got.log_normalizer) - lse).abs() / lse.abs().max(1.0);
-        assert!(
-            rel < 1e-5,
-            "logsumexp {} vs {lse} (rel {rel:e}), vocab {} k {k}",
-            got.log_normalizer,
-            logits.len()
-        );
+        for layout in MatmulLayout::ALL {
+            let got = run(logits, k, max_per_dim, layout);
+            let what = format!("{layout:?}, vocab {} k {k}", logits.len());
+            assert_eq!(got.ids, ids, "ids, {what}");
+            assert_eq!(got.logits, values, "logits, {what}");
+            let rel = (f64::from(got.log_normalizer) - lse).abs() / lse.abs().max(1.0);
+            assert!(
+                rel < 1e-5,
+                "logsumexp {} vs {lse} (rel {rel:e}), {what}",
+                got.log_normalizer
+            );
+        }
     }
 
     /// Logits as a model gives them, with runs of exact ties sprinkled in (some at the top).
@@ -294,8 +300,10 @@ mod tests {
     #[test]
     fn all_equal_logits_rank_by_id() {
         let logits = vec![0.25f32; 49152];
-        let got = run(&logits, 64, 65535);
-        assert_eq!(got.ids, (0..64).collect::<Vec<u32>>());
+        for layout in MatmulLayout::ALL {
+            let got = run(&logits, 64, 65535, layout);
+            assert_eq!(got.ids, (0..64).collect::<Vec<u32>>(), "{layout:?}");
+        }
         check(&logits, 64, 65535);
         check(&logits, 1, 65535);
     }
@@ -318,7 +326,7 @@ mod tests {
         let vocab = 3000u32;
         let rows = random(3 * vocab as usize, 8, 6.0);
         let buffer = storage(gpu, &rows);
-        let kernel = TopK::new(&gpu.device);
+        let kernel = TopK::new(&gpu.device, MatmulLayout::RowPerInvocation);
         let binding = kernel.prepare(&gpu.device, &buffer, 0, vocab, 40);
         binding.set_logits_offset(&gpu.queue, 2 * vocab);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());

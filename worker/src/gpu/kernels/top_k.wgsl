@@ -20,7 +20,8 @@ struct Shape {
 @group(0) @binding(2) var<uniform> shape: Shape;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
-const WG: u32 = 256u;
+// Overridden per adapter: 256 for GPUs, 4 (one SIMD register) on software adapters.
+override WG: u32 = 256u;
 const SLOTS: u32 = 1024u;
 // Padding: ranks after every real entry, whatever its logit.
 const NONE: u32 = 0xffffffffu;
