@@ -1,7 +1,9 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout};
+use super::{
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, TypedRowKernel, TypedRowPipeline,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::GpuWeight;
@@ -22,10 +24,27 @@ fn skeleton(layout: MatmulLayout) -> &'static str {
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
+fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+    match ty {
+        GgmlType::Q8_0 => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemm_io.wgsl"),
+                include_str!("gemm_rows_q8_0.wgsl")
+            ),
+            cols_multiple: 64,
+            rows_per_workgroup: 16 * 4,
+            tokens_per_workgroup: 4,
+        }),
+        _ => None,
+    }
+}
+
 /// The GEMM pipeline for one weight type.
 pub struct Gemm {
     ty: GgmlType,
     pipeline: wgpu::ComputePipeline,
+    /// The typed row kernel, for weights whose columns it takes (row layout only).
+    typed: Option<TypedRowPipeline>,
 }
 
 /// One GEMM with its bind groups made: record it any number of times with [`Self::encode`].
@@ -47,6 +66,7 @@ impl Gemm {
         Ok(Self {
             ty,
             pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty)?,
+            typed: TypedRowPipeline::new(device, "gemm rows", ty, layout, typed_row_kernel),
         })
     }
 
@@ -70,17 +90,25 @@ impl Gemm {
         assert_eq!(w.ty(), self.ty, "{}: GEMM pipeline type", w.name());
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
         debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
-        let token_tiles = n_tokens.div_ceil(TOKENS_PER_TILE);
+        let (pipeline, rows_per_tile, tokens_per_tile) = match &self.typed {
+            Some(typed) if typed.takes(w) => (
+                &typed.pipeline,
+                typed.kernel.rows_per_workgroup,
+                typed.kernel.tokens_per_workgroup,
+            ),
+            _ => (&self.pipeline, ROWS_PER_TILE, TOKENS_PER_TILE),
+        };
+        let token_tiles = n_tokens.div_ceil(tokens_per_tile);
         PreparedGemm(Dispatches::over_parts(
             device,
             limits,
-            &self.pipeline,
+            pipeline,
             "gemm params",
             w,
             x,
             y,
             |part| {
-                let row_tiles = part.rows.div_ceil(ROWS_PER_TILE);
+                let row_tiles = part.rows.div_ceil(rows_per_tile);
                 let params = vec![
                     part.rows,
                     w.cols(),
@@ -218,5 +246,8 @@ mod tests {
         assert!(parts >= 3);
         let parts = check(GgmlType::Q8_0, 500, 576, 4, 64 * 1024, 65535, false);
         assert!(parts >= 3);
+        // The typed Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
+        let parts = check(GgmlType::Q8_0, 101, 576, 7, 40 * 1024, 65535, true);
+        assert_eq!(parts, 2);
     }
 }

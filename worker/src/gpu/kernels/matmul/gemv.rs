@@ -1,7 +1,9 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{source_pipeline, weight_pipeline, Dispatches, KernelError, MatmulLayout};
+use super::{
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, TypedRowKernel, TypedRowPipeline,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::GpuWeight;
@@ -26,16 +28,6 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
-/// A GEMV written for one weight type on software adapters, where `gemv_rows.wgsl` spends
-/// most of its time in per-lane loads and shifts (see the kernel's header).
-struct TypedRowKernel {
-    source: &'static str,
-    /// Rows it reads must start word-aligned: columns a multiple of this.
-    cols_multiple: u32,
-    /// `WG · ROWS` of the kernel.
-    rows_per_workgroup: u32,
-}
-
 fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
     match ty {
         GgmlType::Q8_0 => Some(TypedRowKernel {
@@ -45,6 +37,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             ),
             cols_multiple: 64,
             rows_per_workgroup: 16 * 8,
+            tokens_per_workgroup: 1,
         }),
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
@@ -53,6 +46,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             ),
             cols_multiple: 512,
             rows_per_workgroup: 8 * 4,
+            tokens_per_workgroup: 1,
         }),
         _ => None,
     }
@@ -75,7 +69,7 @@ pub struct Gemv {
     layout: MatmulLayout,
     pipeline: wgpu::ComputePipeline,
     /// The typed row kernel, for weights whose columns it takes (row layout only).
-    typed: Option<(TypedRowKernel, wgpu::ComputePipeline)>,
+    typed: Option<TypedRowPipeline>,
 }
 
 /// One GEMV with its bind groups made: record it any number of times with [`Self::encode`].
@@ -95,13 +89,7 @@ impl Gemv {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
-        let typed = match layout {
-            MatmulLayout::RowPerInvocation => typed_row_kernel(ty).map(|kernel| {
-                let pipeline = source_pipeline(device, &format!("gemv rows {ty}"), kernel.source);
-                (kernel, pipeline)
-            }),
-            MatmulLayout::Cooperative => None,
-        };
+        let typed = TypedRowPipeline::new(device, "gemv rows", ty, layout, typed_row_kernel);
         Ok(Self {
             ty,
             layout,
@@ -129,9 +117,7 @@ impl Gemv {
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
         let (pipeline, rows_per_workgroup) = match &self.typed {
-            Some((kernel, pipeline)) if w.cols() % kernel.cols_multiple == 0 => {
-                (pipeline, kernel.rows_per_workgroup)
-            }
+            Some(typed) if typed.takes(w) => (&typed.pipeline, typed.kernel.rows_per_workgroup),
             _ => (&self.pipeline, rows_per_workgroup(self.layout)),
         };
         PreparedGemv(Dispatches::over_parts(

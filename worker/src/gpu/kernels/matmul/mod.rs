@@ -76,6 +76,50 @@ pub(crate) fn source_pipeline(
     compute_pipeline(device, &module, label, "main")
 }
 
+/// A matrix product written for one weight type on software adapters, where the generic
+/// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
+/// `gemv_rows_q8_0.wgsl`).
+pub(crate) struct TypedRowKernel {
+    /// The complete WGSL source.
+    pub source: &'static str,
+    /// Rows must start word-aligned: the kernel takes weights whose columns are a multiple of
+    /// this.
+    pub cols_multiple: u32,
+    /// `WG · ROWS` of the kernel.
+    pub rows_per_workgroup: u32,
+    /// Tokens a workgroup covers (1 for a GEMV).
+    pub tokens_per_workgroup: u32,
+}
+
+/// A [`TypedRowKernel`]'s pipeline.
+pub(crate) struct TypedRowPipeline {
+    pub kernel: TypedRowKernel,
+    pub pipeline: wgpu::ComputePipeline,
+}
+
+impl TypedRowPipeline {
+    /// The typed kernel `kernels` has for `ty`, in the row layout only.
+    pub fn new(
+        device: &wgpu::Device,
+        label: &str,
+        ty: GgmlType,
+        layout: MatmulLayout,
+        kernels: fn(GgmlType) -> Option<TypedRowKernel>,
+    ) -> Option<Self> {
+        if layout != MatmulLayout::RowPerInvocation {
+            return None;
+        }
+        let kernel = kernels(ty)?;
+        let pipeline = source_pipeline(device, &format!("{label} {ty}"), kernel.source);
+        Some(Self { kernel, pipeline })
+    }
+
+    /// Whether the kernel can multiply `w`.
+    pub fn takes(&self, w: &GpuWeight) -> bool {
+        w.cols() % self.kernel.cols_multiple == 0
+    }
+}
+
 /// A small uniform buffer of u32 parameters.
 pub(crate) fn params_buffer(device: &wgpu::Device, label: &str, params: &[u32]) -> wgpu::Buffer {
     uniform_buffer(device, label, bytemuck::cast_slice(params))
