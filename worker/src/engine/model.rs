@@ -156,7 +156,7 @@ impl GpuModel {
             embedding: Embedding::new(device, weights.token_embd.ty())?,
             rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
-            attention: Attention::new(device),
+            attention: Attention::new(device, layout),
             swiglu: SwiGlu::new(device),
             top_k: TopK::new(device, layout),
         };

@@ -13,6 +13,7 @@
 //! `head_dim` is at most 256.
 
 use super::grid::dispatch_spread;
+use super::matmul::MatmulLayout;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
 };
@@ -117,6 +118,25 @@ pub struct Attention {
     max_per_dim: u32,
 }
 
+/// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
+/// accumulators are a function-scope array, which an `override` constant cannot size.
+fn attention_source(layout: MatmulLayout) -> String {
+    const SOURCE: &str = include_str!("attention.wgsl");
+    const GPU: [&str; 2] = ["const WG: u32 = 64u;", "const ACC: u32 = 4u;"];
+    match layout {
+        MatmulLayout::Cooperative => SOURCE.to_string(),
+        MatmulLayout::RowPerInvocation => {
+            let software = ["const WG: u32 = 16u;", "const ACC: u32 = 16u;"];
+            GPU.iter()
+                .zip(software)
+                .fold(SOURCE.to_string(), |s, (from, to)| {
+                    assert_eq!(s.matches(from).count(), 1, "attention.wgsl: {from}");
+                    s.replace(from, to)
+                })
+        }
+    }
+}
+
 /// One layer's bind groups, reused every step.
 pub struct AttentionBinding {
     attend: wgpu::BindGroup,
@@ -125,8 +145,16 @@ pub struct AttentionBinding {
 }
 
 impl Attention {
-    pub fn new(device: &wgpu::Device) -> Self {
-        let module = device.create_shader_module(wgpu::include_wgsl!("attention.wgsl"));
+    /// `layout` sets the workgroup size: 64 on GPUs, 16 on software adapters, with 4 or 16
+    /// output dimensions a lane. On SwiftShader that took SmolLM2's 30 attentions from 39 to
+    /// 12 ms of a decode step. (8 was wrong on lavapipe, Mesa 22.3, past 4000 positions; see
+    /// also [`MatmulLayout::reduction_workgroup`].)
+    pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
+        let source = attention_source(layout);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("attention"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
         Self {
             attend: compute_pipeline(device, &module, "attention", "attend"),
             kv_write: compute_pipeline(device, &module, "kv_write", "kv_write"),
@@ -349,32 +377,38 @@ mod tests {
         let k_new = storage(gpu, &k_all[sp * row..]);
         let v_new = storage(gpu, &v_all[sp * row..]);
         let out = storage(gpu, &vec![0.0; q.len()]);
-        let kernel = Attention::new(&gpu.device).with_max_workgroups_per_dim(max_per_dim);
-        let buffers = AttentionBuffers {
-            q: &qb,
-            k_new: &k_new,
-            v_new: &v_new,
-            k_cache: cache.k(layer),
-            v_cache: cache.v(layer),
-            out: &out,
-        };
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        kernel.encode(
-            &gpu.device,
-            &mut encoder,
-            shape,
-            &buffers,
-            n_tokens,
-            start_pos,
-        );
-        gpu.queue.submit([encoder.finish()]);
+        for layout in MatmulLayout::ALL {
+            let kernel =
+                Attention::new(&gpu.device, layout).with_max_workgroups_per_dim(max_per_dim);
+            let buffers = AttentionBuffers {
+                q: &qb,
+                k_new: &k_new,
+                v_new: &v_new,
+                k_cache: cache.k(layer),
+                v_cache: cache.v(layer),
+                out: &out,
+            };
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            kernel.encode(
+                &gpu.device,
+                &mut encoder,
+                shape,
+                &buffers,
+                n_tokens,
+                start_pos,
+            );
+            gpu.queue.submit([encoder.finish()]);
 
-        assert_eq!(read_f32(gpu, cache.k(layer), (sp + n) * row), k_all);
-        assert_eq!(read_f32(gpu, cache.v(layer), (sp + n) * row), v_all);
-        let got = read_f32(gpu, &out, q.len());
-        let want = attention_cpu(&q, &k_all, &v_all, shape, sp);
-        let err = max_rel_err(&got, &want);
-        assert!(err < 2e-5, "{shape:?} n {n} start {sp}: error {err:e}");
+            assert_eq!(read_f32(gpu, cache.k(layer), (sp + n) * row), k_all);
+            assert_eq!(read_f32(gpu, cache.v(layer), (sp + n) * row), v_all);
+            let got = read_f32(gpu, &out, q.len());
+            let want = attention_cpu(&q, &k_all, &v_all, shape, sp);
+            let err = max_rel_err(&got, &want);
+            assert!(
+                err < 2e-5,
+                "{layout:?} {shape:?} n {n} start {sp}: error {err:e}"
+            );
+        }
     }
 
     const LLAMA_1B: AttentionShape = AttentionShape {

@@ -37,6 +37,8 @@ struct Step {
 @group(0) @binding(6) var<storage, read> k_new: array<f32>;
 @group(0) @binding(7) var<storage, read> v_new: array<f32>;
 
+// On software adapters attention.rs rewrites these two lines to 16 and 16: a workgroup of 64
+// makes a CPU driver switch between its SIMD groups at every barrier.
 const WG: u32 = 64u;
 // Output dimensions per lane: head_dim <= WG * ACC.
 const ACC: u32 = 4u;
@@ -73,7 +75,7 @@ fn attend(
     let kv_off = kvh * hd;
     var m = LOWEST;
     var l = 0.0;
-    var acc = array<f32, ACC>(0.0, 0.0, 0.0, 0.0);
+    var acc: array<f32, ACC>;
     for (var c0 = 0u; c0 < n_pos; c0 += WG) {
         let p = c0 + lane;
         var s = LOWEST;
@@ -99,6 +101,9 @@ fn attend(
         p_s[lane] = w;
         l = l * corr + w;
         for (var j = 0u; j < ACC; j++) {
+            if (j * WG >= hd) {
+                break;
+            }
             acc[j] *= corr;
         }
         m = m_new;
@@ -108,6 +113,9 @@ fn attend(
             let pw = p_s[c];
             let vb = (c0 + c) * row + kv_off;
             for (var j = 0u; j < ACC; j++) {
+                if (j * WG >= hd) {
+                    break;
+                }
                 let d = lane + j * WG;
                 if (d < hd) {
                     acc[j] += pw * v_cache[vb + d];
