@@ -35,6 +35,16 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             rows_per_workgroup: 16 * 4,
             tokens_per_workgroup: 4,
         }),
+        GgmlType::Q6K => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemm_io.wgsl"),
+                include_str!("rows_q6_k.wgsl"),
+                include_str!("gemm_rows_q6_k.wgsl")
+            ),
+            cols_multiple: 512,
+            rows_per_workgroup: 8 * 4,
+            tokens_per_workgroup: 4,
+        }),
         _ => None,
     }
 }

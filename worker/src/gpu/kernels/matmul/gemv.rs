@@ -42,6 +42,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
+                include_str!("rows_q6_k.wgsl"),
                 include_str!("gemv_rows_q6_k.wgsl")
             ),
             cols_multiple: 512,
