@@ -116,7 +116,7 @@ impl TypedRowPipeline {
 
     /// Whether the kernel can multiply `w`.
     pub fn takes(&self, w: &GpuWeight) -> bool {
-        w.cols() % self.kernel.cols_multiple == 0
+        w.cols().is_multiple_of(self.kernel.cols_multiple)
     }
 }
 
