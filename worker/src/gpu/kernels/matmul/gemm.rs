@@ -29,6 +29,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
         GgmlType::Q8_0 => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
                 include_str!("gemm_rows_q8_0.wgsl")
             ),
             cols_multiple: 64,
@@ -38,6 +39,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
                 include_str!("rows_q6_k.wgsl"),
                 include_str!("gemm_rows_q6_k.wgsl")
             ),

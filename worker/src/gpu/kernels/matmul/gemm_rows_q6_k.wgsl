@@ -1,7 +1,7 @@
 // GEMM for prefill on software adapters, Q6_K weights whose rows hold an even number of blocks:
 // each invocation takes 4 rows for 4 tokens, one token after the other (the rows' words come
 // from cache the second time). A workgroup covers 32 rows × 4 tokens.
-// Concatenated after gemm_io.wgsl and rows_q6_k.wgsl (the arithmetic).
+// Concatenated after gemm_io.wgsl, byte_lanes.wgsl and rows_q6_k.wgsl (the arithmetic).
 
 const WG: u32 = 8u;
 const TOKENS: u32 = 4u;

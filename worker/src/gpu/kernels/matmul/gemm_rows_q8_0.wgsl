@@ -3,23 +3,15 @@
 // 4 tokens at once. Each invocation computes 4 rows × 4 tokens; the 4 tokens are the components
 // of one vec4, so each weight word is read and taken apart once and serves 4 tokens, and each
 // x read serves 4 rows. A workgroup covers 64 rows × 4 tokens.
-// Concatenated after gemm_io.wgsl; nothing else.
+// Concatenated after gemm_io.wgsl and byte_lanes.wgsl.
 
 const WG: u32 = 16u;
 const ROWS: u32 = 4u;
 const TOKENS: u32 = 4u;
-const LANE_MASK = vec4<u32>(0xFFu, 0xFF00u, 0xFF0000u, 0xFF000000u);
-const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604644775390625);
-const BIASED_LANES = vec4<f32>(1.0, 1.0, 1.0, 0.0);
-
-// Lane i: (byte i + 128 for i < 3, signed byte 3) · 256^i.
-fn lanes(w: u32) -> vec4<f32> {
-    return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w ^ 0x00808080u) & LANE_MASK));
-}
 
 // The same weight word against each token's (scaled) x: one component per token.
 fn dots(w: u32, x: mat4x4<f32>) -> vec4<f32> {
-    let l = lanes(w);
+    let l = q8_lanes(w);
     return vec4<f32>(dot(l, x[0]), dot(l, x[1]), dot(l, x[2]), dot(l, x[3]));
 }
 

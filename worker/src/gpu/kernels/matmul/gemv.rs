@@ -33,6 +33,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
         GgmlType::Q8_0 => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q8_0.wgsl")
             ),
             cols_multiple: 64,
@@ -42,6 +43,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
                 include_str!("rows_q6_k.wgsl"),
                 include_str!("gemv_rows_q6_k.wgsl")
             ),

@@ -1,5 +1,5 @@
 // GEMV for decode on software adapters, Q6_K weights whose rows hold an even number of blocks.
-// Concatenated after gemv_io.wgsl and rows_q6_k.wgsl (the arithmetic).
+// Concatenated after gemv_io.wgsl, byte_lanes.wgsl and rows_q6_k.wgsl (the arithmetic).
 
 const WG: u32 = 8u;
 

@@ -1,5 +1,5 @@
 // GEMV for decode on software adapters (SwiftShader, lavapipe), Q8_0 weights whose rows hold
-// an even number of blocks. Concatenated after gemv_io.wgsl; nothing else.
+// an even number of blocks. Concatenated after gemv_io.wgsl and byte_lanes.wgsl.
 //
 // A CPU driver runs four (or eight) invocations in the lanes of one SIMD register. What costs
 // there is not what costs on a GPU:
@@ -8,23 +8,13 @@
 //   shift per lane by SwiftShader's x86 back end.
 // So each invocation computes 8 rows (every x read serves 8 rows), reads each weight word once
 // as an aligned u32, and takes bytes apart with masks and an i32 → f32 conversion, never with
-// a shift: lane i of a word masked to its byte is b·256^i, and x is scaled by 256^-i instead
-// (powers of two: exact). Bytes 0..2 are made unsigned by flipping their top bit (b + 128, the
-// +128 taken off once per block with Σx); byte 3 keeps its sign in the i32's sign bit.
+// a shift (byte_lanes.wgsl).
 //
 // Two 34-byte blocks are 17 aligned words: d₀ | q₀ q₁, q₂..q₂₉ (7 words), q₃₀ q₃₁ | d₁, then
 // block 1's 32 quants in 8 words.
 
 const WG: u32 = 16u;
 const ROWS: u32 = 8u;
-const LANE_MASK = vec4<u32>(0xFFu, 0xFF00u, 0xFF0000u, 0xFF000000u);
-const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604644775390625);
-const BIASED_LANES = vec4<f32>(1.0, 1.0, 1.0, 0.0);
-
-// Lane i: (byte i + 128 for i < 3, signed byte 3) · 256^i.
-fn lanes(w: u32) -> vec4<f32> {
-    return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w ^ 0x00808080u) & LANE_MASK));
-}
 
 // Word `at` of four rows starting at word offsets `rows`.
 fn words(rows: vec4<u32>, at: u32) -> vec4<u32> {
@@ -32,7 +22,7 @@ fn words(rows: vec4<u32>, at: u32) -> vec4<u32> {
 }
 
 fn dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(dot(lanes(w.x), xs), dot(lanes(w.y), xs), dot(lanes(w.z), xs), dot(lanes(w.w), xs));
+    return vec4<f32>(dot(q8_lanes(w.x), xs), dot(q8_lanes(w.y), xs), dot(q8_lanes(w.z), xs), dot(q8_lanes(w.w), xs));
 }
 
 fn x4(i: u32) -> vec4<f32> {

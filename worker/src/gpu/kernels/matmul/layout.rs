@@ -8,9 +8,10 @@ pub enum MatmulLayout {
     /// Several invocations share each row, staging operands in workgroup memory and reducing
     /// with barriers (`gemv.wgsl`, `gemm.wgsl`): for GPUs.
     Cooperative,
-    /// One invocation per row, no workgroup memory, no barriers (`gemv_rows.wgsl`,
-    /// `gemm_rows.wgsl`): for software adapters, which emulate every barrier by switching
-    /// between a workgroup's invocations (on SwiftShader that made a GEMV ~8× slower).
+    /// Each invocation takes whole rows (several, for Q8_0 and Q6_K), no workgroup memory, no
+    /// barriers (`gemv_rows*.wgsl`, `gemm_rows*.wgsl`): for software adapters, which emulate
+    /// every barrier by switching between a workgroup's invocations (on SwiftShader that made a
+    /// GEMV ~8× slower).
     RowPerInvocation,
 }
 

@@ -8,6 +8,11 @@
 //! (`gemv_io.wgsl`, `gemm_io.wgsl`) then the layout's body (`gemv.wgsl`/`gemv_rows.wgsl`,
 //! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
+//! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
+//! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
+//! `gemv_rows_q8_0.wgsl`, `gemm_rows_q8_0.wgsl`, and `rows_q6_k.wgsl` under
+//! `gemv_rows_q6_k.wgsl`/`gemm_rows_q6_k.wgsl`), whose header says what costs on a CPU driver.
+//!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
 

@@ -1,6 +1,6 @@
 // Q6_K rows times x on software adapters (SwiftShader, lavapipe), for rows holding an even
 // number of blocks: the core of gemv_rows_q6_k.wgsl and gemm_rows_q6_k.wgsl, which define `W`,
-// `WG` and `x4(i)` (4 floats of x from element i). Why it is written this way (gathers,
+// `WG` and `x4(i)` (4 floats of x from element i). Concatenated after byte_lanes.wgsl. Why it is written this way (gathers,
 // per-lane shifts): see gemv_rows_q8_0.wgsl.
 //
 // An invocation computes 4 rows (8 spill registers in SwiftShader and are slower). Two
@@ -19,8 +19,6 @@
 // that makes (−8 for the nibble, −2 for the k = 3 high bits) is added back with Σx.
 
 const ROWS: u32 = 4u;
-const LANE_MASK = vec4<u32>(0xFFu, 0xFF00u, 0xFF0000u, 0xFF000000u);
-const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604644775390625);
 const BIT31 = vec4<u32>(0x80000000u);
 
 // Lane layout of a block's logical words: byte masks, x scales (256^-source lane) and which
