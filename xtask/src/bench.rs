@@ -70,8 +70,8 @@ pub fn run(args: Args) -> Result<()> {
     );
     let window = args.prompt_tokens + args.decode_tokens;
     let options = LoadOptions {
-        // Room for the timed steps after the decode.
-        max_context: Some(window + TIMED_STEPS),
+        // Room for the timed steps and the staged one after the decode.
+        max_context: Some(window + TIMED_STEPS + 1),
         ..LoadOptions::default()
     };
     eprintln!("loading {}", path.display());
@@ -133,12 +133,26 @@ pub fn run(args: Args) -> Result<()> {
         ctx.queue.submit([]);
         runtime.block_on(hearth_worker::gpu::wait_idle(&ctx));
     }
+    let empty_round_trip_s = empty_started.elapsed().as_secs_f64() / TIMED_STEPS as f64;
+    // The same step split by kind of kernel: each stage submitted alone; one such step, after
+    // the timed ones, if the cache has room.
+    let stages = if model.capacity() > window + timed {
+        model.staged_decode_step(next)?.1.stages
+    } else {
+        Vec::new()
+    };
     let decode_step = json!({
         "steps": steps.len(),
         "dispatches": steps.first().map_or(0, |s| s.dispatches),
         "record_s": mean(|s| s.record_s),
         "wait_s": mean(|s| s.wait_s),
-        "empty_round_trip_s": empty_started.elapsed().as_secs_f64() / TIMED_STEPS as f64,
+        "empty_round_trip_s": empty_round_trip_s,
+        "stages": stages.iter().map(|s| json!({
+            "name": s.name,
+            "seconds": s.seconds,
+            "dispatches": s.dispatches,
+            "submits": s.submits,
+        })).collect::<Vec<_>>(),
     });
 
     let mut gemv = Vec::new();

@@ -3,9 +3,12 @@
 //! read back.
 
 use super::model::{GpuModel, Readout};
+#[cfg(not(target_arch = "wasm32"))]
+use super::step_recorder::StageTimes;
+use super::step_recorder::StepRecorder;
 use super::EngineError;
 use crate::gpu::kernels::{
-    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, PreparedGemv, StepParams,
+    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, StepParams,
 };
 use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
@@ -118,6 +121,21 @@ impl GpuModel {
         ))
     }
 
+    /// One greedy decode step of `token`, like `forward`, with each stage of the step submitted
+    /// alone and timed (native tools: `cargo xtask bench` reports where the GPU time goes). The
+    /// extra submits make the step slower than a real one; compare the stages, not the sum.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn staged_decode_step(&mut self, token: u32) -> Result<(u32, StageTimes), EngineError> {
+        let pos = self.len;
+        self.begin(&[token], pos, 1)?;
+        let mut times = StageTimes::default();
+        self.record_step(&[token], pos, Some(1), Some(&mut times));
+        self.len = pos + 1;
+        let bytes = pollster::block_on(self.read_back(1))?;
+        let top = parse_top_k_output(&bytes, 1)?;
+        Ok((top.ids[0], times))
+    }
+
     fn make_readout(&self, k: u32) -> Readout {
         let device = &self.ctx.device;
         let binding = self.kernels.top_k.prepare(
@@ -139,6 +157,23 @@ impl GpuModel {
     /// Records and submits one step; with `readout`, also the final norm, the output
     /// projection of the last position, the top-K and the copy to the staging buffer.
     fn run_step(&self, tokens: &[u32], start_pos: usize, readout: Option<u32>) {
+        self.record_step(
+            tokens,
+            start_pos,
+            readout,
+            #[cfg(not(target_arch = "wasm32"))]
+            None,
+        );
+    }
+
+    /// [`Self::run_step`], or with `times`, each stage submitted alone and timed into it.
+    fn record_step(
+        &self,
+        tokens: &[u32],
+        start_pos: usize,
+        readout: Option<u32>,
+        #[cfg(not(target_arch = "wasm32"))] times: Option<&mut StageTimes>,
+    ) {
         let ctx = &self.ctx;
         let (device, limits) = (&ctx.device, &ctx.limits);
         let n = tokens.len() as u32;
@@ -192,18 +227,20 @@ impl GpuModel {
             label: Some("step"),
         });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("step"),
-                timestamp_writes: None,
-            });
-            let p = &mut pass;
+            let mut rec = match times {
+                #[cfg(not(target_arch = "wasm32"))]
+                Some(times) => StepRecorder::Timed { ctx, times },
+                _ => StepRecorder::Pass(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("step"),
+                    timestamp_writes: None,
+                })),
+            };
             let k = &self.kernels;
-            match &prefill {
+            rec.stage("embedding", |p| match &prefill {
                 Some((embedding, _, _)) => embedding.encode(p),
                 None => self.decode.embedding.encode(p),
-            }
+            });
             for (l, lb) in self.layers.iter().enumerate() {
-                k.rms_norm.encode_into(p, &lb.attn_norm, n);
                 let mm = |p: &mut wgpu::ComputePass<'_>, pick: usize| match &prefill {
                     Some((_, layers, _)) => {
                         let pl = &layers[l];
@@ -214,26 +251,29 @@ impl GpuModel {
                         [&dl.q, &dl.k, &dl.v, &dl.o, &dl.gate, &dl.up, &dl.down][pick].encode(p)
                     }
                 };
-                mm(p, 0);
-                mm(p, 1);
-                mm(p, 2);
-                k.rope.encode_into(p, &self.rope, n);
-                k.attention.encode_into(p, &lb.attention, n);
-                mm(p, 3); // x += Wo·att
-                k.rms_norm.encode_into(p, &lb.ffn_norm, n);
-                mm(p, 4);
-                mm(p, 5);
-                k.swiglu.encode_into(p, &self.swiglu, n);
-                mm(p, 6); // x += Wdown·swiglu
+                rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
+                rec.stage("attn_q_k_v", |p| (0..3).for_each(|pick| mm(p, pick)));
+                rec.stage("rope", |p| k.rope.encode_into(p, &self.rope, n));
+                rec.stage("attention", |p| {
+                    k.attention.encode_into(p, &lb.attention, n)
+                });
+                rec.stage("attn_output", |p| mm(p, 3)); // x += Wo·att
+                rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.ffn_norm, n));
+                rec.stage("ffn_gate_up", |p| (4..6).for_each(|pick| mm(p, pick)));
+                rec.stage("swiglu", |p| k.swiglu.encode_into(p, &self.swiglu, n));
+                rec.stage("ffn_down", |p| mm(p, 6)); // x += Wdown·swiglu
             }
             if let Some(top_k) = readout {
-                k.rms_norm.encode_into(p, &self.output_norm, n);
-                let output: &PreparedGemv = match &prefill {
-                    Some((_, _, output)) => output,
-                    None => &self.decode.output,
-                };
-                output.encode(p);
-                k.top_k.encode_into(p, &self.readouts[&top_k].binding);
+                rec.stage("rms_norm", |p| {
+                    k.rms_norm.encode_into(p, &self.output_norm, n)
+                });
+                rec.stage("output", |p| match &prefill {
+                    Some((_, _, output)) => output.encode(p),
+                    None => self.decode.output.encode(p),
+                });
+                rec.stage("top_k", |p| {
+                    k.top_k.encode_into(p, &self.readouts[&top_k].binding)
+                });
             }
         }
         if let Some(top_k) = readout {

@@ -6,6 +6,7 @@
 mod forward;
 mod loader;
 mod model;
+mod step_recorder;
 mod weights;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -14,6 +15,7 @@ pub use forward::StepTiming;
 pub use loader::load_file;
 pub use loader::ModelLoader;
 pub use model::GpuModel;
+pub use step_recorder::{StageTime, StageTimes};
 pub use weights::ModelWeights;
 
 use crate::gguf::GgufError;

@@ -1,7 +1,7 @@
 //! `BENCHMARKS.md`: what was measured and how, the machine, and a table per part.
 
 use super::chart::rate;
-use super::report::{Benchmarks, BrowserReport, CpuKernel, NativeOutcome};
+use super::report::{Benchmarks, BrowserReport, CpuKernel, DecodeStage, DecodeStep, NativeOutcome};
 use std::fmt::Write;
 
 /// The whole document; `chart` and `json` are the paths (from the repository root) of the
@@ -285,7 +285,7 @@ fn decode_steps(md: &mut String, b: &Benchmarks) {
         "| Model | Dispatches per step | Recording (ms) | Waiting for the GPU (ms) | Empty submit round trip (ms) |"
     );
     let _ = writeln!(md, "|---|--:|--:|--:|--:|");
-    for (model, d) in measured {
+    for (model, d) in &measured {
         let _ = writeln!(
             md,
             "| {model} | {} | {:.2} | {:.1} | {:.2} |",
@@ -294,6 +294,48 @@ fn decode_steps(md: &mut String, b: &Benchmarks) {
             d.wait_s * 1e3,
             d.empty_round_trip_s * 1e3
         );
+    }
+    decode_stages(md, &measured);
+}
+
+/// Per model: the GPU work of each kind of stage of one decode step, largest first.
+fn decode_stages(md: &mut String, measured: &[(&String, &DecodeStep)]) {
+    let staged: Vec<_> = measured
+        .iter()
+        .filter(|(_, d)| !d.stages.is_empty())
+        .collect();
+    if staged.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nThe same step by kind of stage (every layer's together): one more step with each stage \
+         submitted alone and waited for. The work is that time less one empty round trip per \
+         submit, and the share is of all stages' work; a submit that dispatches costs more than \
+         an empty one, so the small stages keep some fixed cost: read the large ones.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Model | Stage | Dispatches | Submits | GPU work (ms) | Share |"
+    );
+    let _ = writeln!(md, "|---|---|--:|--:|--:|--:|");
+    for (model, d) in staged {
+        let work = |s: &DecodeStage| s.work_s(d.empty_round_trip_s);
+        let total: f64 = d.stages.iter().map(work).sum();
+        let mut stages: Vec<_> = d.stages.iter().collect();
+        stages.sort_by(|a, b| work(b).total_cmp(&work(a)));
+        for s in stages {
+            let share = if total > 0.0 { work(s) / total } else { 0.0 };
+            let _ = writeln!(
+                md,
+                "| {model} | {} | {} | {} | {:.1} | {:.0}% |",
+                s.name,
+                s.dispatches,
+                s.submits,
+                work(s) * 1e3,
+                share * 100.0
+            );
+        }
     }
 }
 
@@ -403,9 +445,24 @@ mod tests {
     fn a_decode_step_is_split_into_recording_and_waiting() {
         let md = sample();
         assert!(
-            md.contains("| test model | 395 | 0.79 | 192.3 | 0.15 |"),
+            md.contains("| test model | 395 | 0.79 | 192.3 | 0.10 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn decode_stages_are_ranked_by_their_work_less_the_round_trips() {
+        let md = sample();
+        // ffn_down: 33 ms − 30 × 0.1 ms = 30 ms of 34 ms; rms_norm: 10.1 − 6.1 = 4 ms; rope
+        // would go below 0 and counts 0.
+        let at = |row: &str| {
+            md.find(row)
+                .unwrap_or_else(|| panic!("no row {row} in {md}"))
+        };
+        let down = at("| test model | ffn_down | 30 | 30 | 30.0 | 88% |");
+        let norm = at("| test model | rms_norm | 61 | 61 | 4.0 | 12% |");
+        let rope = at("| test model | rope | 30 | 30 | 0.0 | 0% |");
+        assert!(down < norm && norm < rope, "{md}");
     }
 
     #[test]

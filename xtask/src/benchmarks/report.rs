@@ -58,6 +58,25 @@ pub struct DecodeStep {
     pub record_s: f64,
     pub wait_s: f64,
     pub empty_round_trip_s: f64,
+    /// One more step with each stage submitted alone (absent in reports from before).
+    #[serde(default)]
+    pub stages: Vec<DecodeStage>,
+}
+
+/// One kind of stage of a decode step (all layers' together), submitted alone and waited for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecodeStage {
+    pub name: String,
+    pub seconds: f64,
+    pub dispatches: u64,
+    pub submits: u64,
+}
+
+impl DecodeStage {
+    /// The stage's GPU work: its time less one empty round trip per submit (never below 0).
+    pub fn work_s(&self, empty_round_trip_s: f64) -> f64 {
+        (self.seconds - self.submits as f64 * empty_round_trip_s).max(0.0)
+    }
 }
 
 /// The JSON `xtask bench` writes.
