@@ -213,6 +213,51 @@ fn tiny_q6k_multi_turn_keeps_the_cache() {
     assert_eq!(one.ids.len(), 1);
 }
 
+/// The steps `cargo xtask bench` times give the token a plain step gives; the staged one is
+/// split into every kind of stage, each layer's norms and matrices submitted alone.
+#[test]
+fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
+    let bytes = tiny_q6k();
+    let mut gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
+    let prompt = TINY_PROMPTS[0];
+    forward(&mut gpu, prompt, 0, 1).unwrap();
+    let pos = prompt.len();
+    let want = forward(&mut gpu, &[42], pos, 1).unwrap().ids[0];
+    gpu.truncate(pos);
+    let (timed, _) = gpu.timed_decode_step(42).unwrap();
+    gpu.truncate(pos);
+    let (staged, times) = gpu.staged_decode_step(42).unwrap();
+    assert_eq!((timed, staged), (want, want));
+    assert_eq!(gpu.len(), pos + 1);
+    let names: Vec<&str> = times.stages.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "embedding",
+            "rms_norm",
+            "attn_q_k_v",
+            "rope",
+            "attention",
+            "attn_output",
+            "ffn_gate_up",
+            "swiglu",
+            "ffn_down",
+            "output",
+            "top_k"
+        ]
+    );
+    let layers = gpu.config().n_layers as u64;
+    for s in &times.stages {
+        let submits = match s.name {
+            "rms_norm" => 2 * layers + 1,
+            "embedding" | "output" | "top_k" => 1,
+            _ => layers,
+        };
+        assert_eq!(s.submits, submits, "{}", s.name);
+        assert!(s.seconds > 0.0, "{}", s.name);
+    }
+}
+
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let bytes = tiny_q6k();
