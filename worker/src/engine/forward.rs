@@ -227,14 +227,13 @@ impl GpuModel {
             label: Some("step"),
         });
         {
+            #[cfg(not(target_arch = "wasm32"))]
             let mut rec = match times {
-                #[cfg(not(target_arch = "wasm32"))]
                 Some(times) => StepRecorder::Timed { ctx, times },
-                _ => StepRecorder::Pass(encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("step"),
-                    timestamp_writes: None,
-                })),
+                None => StepRecorder::pass(&mut encoder),
             };
+            #[cfg(target_arch = "wasm32")]
+            let mut rec = StepRecorder::pass(&mut encoder);
             let k = &self.kernels;
             rec.stage("embedding", |p| match &prefill {
                 Some((embedding, _, _)) => embedding.encode(p),

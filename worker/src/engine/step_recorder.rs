@@ -2,11 +2,12 @@
 //! see where a decode step's GPU time goes (native tools), each stage of the step in a submit of
 //! its own, waited for and timed.
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::gpu::GpuContext;
 
 pub(super) enum StepRecorder<'a> {
     /// The step's one compute pass.
-    Pass(wgpu::ComputePass<'a>),
+    Pass(Box<wgpu::ComputePass<'a>>),
     /// One submit per stage, each waited for.
     #[cfg(not(target_arch = "wasm32"))]
     Timed {
@@ -15,7 +16,17 @@ pub(super) enum StepRecorder<'a> {
     },
 }
 
-impl StepRecorder<'_> {
+impl<'a> StepRecorder<'a> {
+    /// Records into one compute pass of `encoder`.
+    pub fn pass(encoder: &'a mut wgpu::CommandEncoder) -> Self {
+        Self::Pass(Box::new(encoder.begin_compute_pass(
+            &wgpu::ComputePassDescriptor {
+                label: Some("step"),
+                timestamp_writes: None,
+            },
+        )))
+    }
+
     /// Records one stage of the step (`name` says which kind of kernel it runs).
     #[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
     pub fn stage(&mut self, name: &'static str, record: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
