@@ -73,7 +73,9 @@ fn what_is_measured(md: &mut String, b: &Benchmarks) {
         "- **Natively** (`cargo xtask bench`): Hearth's GPU engine outside the browser, on the \
          machine's own adapter: prefill of a prompt of fixed ids, greedy decode steps after it, \
          and the rate at which a GEMV reads its weights against a plain buffer copy on the same \
-         adapter, per weight type and matrix-product layout.\n"
+         adapter, per weight type and matrix-product layout. Where Chromium ships SwiftShader, \
+         SmolLM2 runs once more on it, loaded natively: the driver behind the browser's WebGPU \
+         here, with its decode step split by stage.\n"
     );
 }
 

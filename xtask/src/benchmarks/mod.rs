@@ -40,6 +40,8 @@ const JSON: &str = "docs/benchmarks.json";
 /// The test model: prompt and decode lengths for `xtask bench`.
 const SMOLLM2_PROMPT_TOKENS: u32 = 128;
 const SMOLLM2_DECODE_TOKENS: u32 = 32;
+/// SwiftShader prefills about 10 tokens a second: a shorter prompt.
+const SWIFTSHADER_PROMPT_TOKENS: u32 = 48;
 /// The synthetic 1B model is about 8 times the work per token: fewer tokens.
 const SYNTH_PROMPT_TOKENS: u32 = 32;
 const SYNTH_DECODE_TOKENS: u32 = 8;
@@ -69,8 +71,21 @@ fn measure(args: &Args) -> Result<Benchmarks> {
         &fixtures.join(fixtures::DEFAULT_MODEL),
         &bench_args(SMOLLM2_PROMPT_TOKENS, SMOLLM2_DECODE_TOKENS, true),
         None,
+        None,
         &work.join("native-smollm2.json"),
     )?];
+    // The same model on the SwiftShader Chromium runs WebGPU on here, loaded natively: the
+    // browser's GPU figures, split by stage.
+    if let Some(icd) = swiftshader_icd() {
+        native.push(native_run(
+            "SmolLM2-135M-Instruct Q6_K on SwiftShader",
+            &fixtures.join(fixtures::DEFAULT_MODEL),
+            &bench_args(SWIFTSHADER_PROMPT_TOKENS, SMOLLM2_DECODE_TOKENS, false),
+            Some(Duration::from_secs(args.synth_minutes * 60)),
+            Some(&icd),
+            &work.join("native-smollm2-swiftshader.json"),
+        )?);
+    }
     if !args.no_synth {
         let model = synthetic_1b()?;
         native.push(native_run(
@@ -78,6 +93,7 @@ fn measure(args: &Args) -> Result<Benchmarks> {
             &model,
             &bench_args(SYNTH_PROMPT_TOKENS, SYNTH_DECODE_TOKENS, false),
             Some(Duration::from_secs(args.synth_minutes * 60)),
+            None,
             &work.join("native-llama-3.2-1b.json"),
         )?);
     }
@@ -143,12 +159,23 @@ fn bench_args(prompt: u32, decode: u32, gemv: bool) -> Vec<String> {
     args
 }
 
-/// `xtask bench` in a process of its own (a fresh GPU context each), within `limit` if given.
+/// The Vulkan driver file of the SwiftShader that Chromium ships beside its binary
+/// (`HEARTH_SWIFTSHADER_ICD` overrides), if there is one.
+fn swiftshader_icd() -> Option<PathBuf> {
+    let icd = std::env::var_os("HEARTH_SWIFTSHADER_ICD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/chromium/vk_swiftshader_icd.json"));
+    icd.is_file().then_some(icd)
+}
+
+/// `xtask bench` in a process of its own (a fresh GPU context each), within `limit` if given;
+/// on the Vulkan driver `icd` describes, if given, instead of the system's.
 fn native_run(
     name: &str,
     model: &Path,
     args: &[String],
     limit: Option<Duration>,
+    icd: Option<&Path>,
     out: &Path,
 ) -> Result<NativeRun> {
     println!("\n==> xtask bench: {name}");
@@ -166,6 +193,9 @@ fn native_run(
         .arg(out)
         .stdout(std::process::Stdio::null());
     process::gpu_env(&mut cmd)?;
+    if let Some(icd) = icd {
+        cmd.env("VK_ICD_FILENAMES", icd);
+    }
     let outcome = match limit {
         Some(limit) if !process::run_within(&mut cmd, limit)? => NativeOutcome::Skipped(format!(
             "stopped after {} minutes on this machine",
