@@ -131,7 +131,9 @@ fn machine(md: &mut String, b: &Benchmarks) {
             NativeOutcome::Skipped(_) => None,
         })
         .collect();
-    natives.dedup();
+    // Each adapter once, in the order the runs used them.
+    let mut seen = std::collections::HashSet::new();
+    natives.retain(|n| seen.insert(n.clone()));
     for native in natives {
         let _ = writeln!(md, "| Native adapter | {native} |");
     }
