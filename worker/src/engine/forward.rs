@@ -101,18 +101,20 @@ impl GpuModel {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn timed_decode_step(&mut self, token: u32) -> Result<(u32, StepTiming), EngineError> {
         use std::time::Instant;
-        let pos = self.len;
-        self.begin(&[token], pos, 1)?;
-        let dispatches = crate::gpu::kernels::dispatches_recorded();
-        let started = Instant::now();
-        self.run_step(&[token], pos, Some(1));
-        let recorded = Instant::now();
-        let dispatches = crate::gpu::kernels::dispatches_recorded() - dispatches;
-        self.len = pos + 1;
-        let bytes = pollster::block_on(self.read_back(1))?;
-        let top = parse_top_k_output(&bytes, 1)?;
+        let (id, (dispatches, started, recorded)) =
+            self.native_decode_step(token, |model, pos| {
+                let dispatches = crate::gpu::kernels::dispatches_recorded();
+                let started = Instant::now();
+                model.run_step(&[token], pos, Some(1));
+                let recorded = Instant::now();
+                (
+                    crate::gpu::kernels::dispatches_recorded() - dispatches,
+                    started,
+                    recorded,
+                )
+            })?;
         Ok((
-            top.ids[0],
+            id,
             StepTiming {
                 dispatches,
                 record_s: (recorded - started).as_secs_f64(),
@@ -126,14 +128,27 @@ impl GpuModel {
     /// extra submits make the step slower than a real one; compare the stages, not the sum.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn staged_decode_step(&mut self, token: u32) -> Result<(u32, StageTimes), EngineError> {
+        self.native_decode_step(token, |model, pos| {
+            let mut times = StageTimes::default();
+            model.record_step(&[token], pos, Some(1), Some(&mut times));
+            times
+        })
+    }
+
+    /// A greedy decode step of `token` whose commands `record` submits at the cached length,
+    /// waited for here: the chosen token and what `record` returned.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn native_decode_step<T>(
+        &mut self,
+        token: u32,
+        record: impl FnOnce(&Self, usize) -> T,
+    ) -> Result<(u32, T), EngineError> {
         let pos = self.len;
         self.begin(&[token], pos, 1)?;
-        let mut times = StageTimes::default();
-        self.record_step(&[token], pos, Some(1), Some(&mut times));
+        let recorded = record(self, pos);
         self.len = pos + 1;
         let bytes = pollster::block_on(self.read_back(1))?;
-        let top = parse_top_k_output(&bytes, 1)?;
-        Ok((top.ids[0], times))
+        Ok((parse_top_k_output(&bytes, 1)?.ids[0], recorded))
     }
 
     fn make_readout(&self, k: u32) -> Readout {

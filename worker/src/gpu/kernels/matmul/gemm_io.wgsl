@@ -16,3 +16,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+
+// Stores row `row` of the part for token `t` (rows and tokens past the end are skipped),
+// adding to Y when accumulating.
+fn store_y(t: u32, row: u32, v: f32) {
+    if (row < p.rows && t < p.n_tokens) {
+        let i = t * p.y_stride + p.row_offset + row;
+        if (p.accumulate != 0u) {
+            Y[i] += v;
+        } else {
+            Y[i] = v;
+        }
+    }
+}

@@ -32,14 +32,7 @@ fn main(
     for (var t = t0; t < min(t0 + TOKENS, p.n_tokens); t++) {
         let acc = q6_k_rows4(rows, row_words, t * p.cols);
         for (var r = 0u; r < ROWS; r++) {
-            if (first + r < p.rows) {
-                let i = t * p.y_stride + p.row_offset + first + r;
-                if (p.accumulate != 0u) {
-                    Y[i] += acc[r];
-                } else {
-                    Y[i] = acc[r];
-                }
-            }
+            store_y(t, first + r, acc[r]);
         }
     }
 }

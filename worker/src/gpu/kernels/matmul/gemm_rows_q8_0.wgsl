@@ -33,19 +33,10 @@ fn scaled(x: mat4x4<f32>) -> mat4x4<f32> {
     return mat4x4<f32>(x[0] * LANE_SCALE, x[1] * LANE_SCALE, x[2] * LANE_SCALE, x[3] * LANE_SCALE);
 }
 
+// Row `row` for the tile's tokens t0.. (one component each).
 fn store(row: u32, t0: u32, v: vec4<f32>) {
-    if (row >= p.rows) {
-        return;
-    }
     for (var j = 0u; j < TOKENS; j++) {
-        if (t0 + j < p.n_tokens) {
-            let i = (t0 + j) * p.y_stride + p.row_offset + row;
-            if (p.accumulate != 0u) {
-                Y[i] += v[j];
-            } else {
-                Y[i] = v[j];
-            }
-        }
+        store_y(t0 + j, row, v[j]);
     }
 }
 

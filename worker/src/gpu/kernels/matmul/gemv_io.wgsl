@@ -16,3 +16,15 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+
+// Stores row `row` of the part (rows past its end are skipped), adding to y when accumulating.
+fn store_y(row: u32, v: f32) {
+    if (row < p.rows) {
+        let yi = p.y_offset + p.row_offset + row;
+        if (p.accumulate != 0u) {
+            y[yi] += v;
+        } else {
+            y[yi] = v;
+        }
+    }
+}

@@ -22,13 +22,6 @@ fn main(
     let rows = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.rows - 1u)) * row_words;
     let acc = q6_k_rows4(rows, row_words, p.x_offset);
     for (var r = 0u; r < ROWS; r++) {
-        if (first + r < p.rows) {
-            let yi = p.y_offset + p.row_offset + first + r;
-            if (p.accumulate != 0u) {
-                y[yi] += acc[r];
-            } else {
-                y[yi] = acc[r];
-            }
-        }
+        store_y(first + r, acc[r]);
     }
 }

@@ -37,17 +37,6 @@ fn high_halves(h: vec4<u32>) -> vec4<f32> {
     return vec4<f32>(unpack2x16float(h.x).y, unpack2x16float(h.y).y, unpack2x16float(h.z).y, unpack2x16float(h.w).y);
 }
 
-fn store(row: u32, v: f32) {
-    if (row < p.rows) {
-        let yi = p.y_offset + p.row_offset + row;
-        if (p.accumulate != 0u) {
-            y[yi] += v;
-        } else {
-            y[yi] = v;
-        }
-    }
-}
-
 @compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -106,7 +95,7 @@ fn main(
         xb += 64u;
     }
     for (var r = 0u; r < 4u; r++) {
-        store(first + r, acc_a[r]);
-        store(first + 4u + r, acc_b[r]);
+        store_y(first + r, acc_a[r]);
+        store_y(first + 4u + r, acc_b[r]);
     }
 }
