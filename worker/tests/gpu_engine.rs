@@ -8,6 +8,8 @@ use common::gpu_vs_cpu::{compare_step, ctx, forward, greedy_agrees, K};
 use hearth_worker::cpu::CpuModel;
 use hearth_worker::engine::{load_file, EngineError, GpuModel, LoadOptions, ModelLoader};
 use hearth_worker::gguf::{GgmlType, GgufHeader, GgufWriter, MetadataValue};
+use hearth_worker::gpu::kernels::matmul::MatmulLayout;
+use hearth_worker::gpu::WeightEncoding;
 use hearth_worker::tokenizer::Tokenizer;
 use rand::{Rng, SeedableRng};
 
@@ -27,11 +29,19 @@ fn smollm2_greedy_matches_cpu_reference() {
         ..LoadOptions::default()
     };
     let mut gpu = load_file(ctx(), &path, options).unwrap();
-    // The weights stay in their GGUF encoding: GPU memory within 1.05 × the tensor bytes.
-    let gguf_bytes: u64 = header.tensors.iter().map(|t| t.byte_size().unwrap()).sum();
+    // The weights stay in their GGUF encoding (Q6_K re-encoded on software adapters, 276/210 of
+    // its bytes): GPU memory within 1.05 × the stored tensor bytes.
+    let layout = MatmulLayout::for_adapter(&ctx());
+    let stored_bytes: u64 = header
+        .tensors
+        .iter()
+        .map(|t| {
+            WeightEncoding::for_weights(t.ggml_type, layout).stored_len(t.byte_size().unwrap())
+        })
+        .sum();
     assert!(
-        gpu.weight_bytes() as f64 <= 1.05 * gguf_bytes as f64,
-        "{} bytes of weights on the GPU for {gguf_bytes} GGUF bytes",
+        gpu.weight_bytes() as f64 <= 1.05 * stored_bytes as f64,
+        "{} bytes of weights on the GPU for {stored_bytes} stored bytes",
         gpu.weight_bytes()
     );
     for text in [

@@ -8,7 +8,8 @@
 use super::weights::{LayerWeights, ModelWeights};
 use super::{EngineError, GpuModel, LoadOptions};
 use crate::gguf::{GgufHeader, TensorInfo};
-use crate::gpu::{max_part_bytes, GpuContext, GpuWeight};
+use crate::gpu::kernels::matmul::MatmulLayout;
+use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding};
 use crate::model::{tensors, Config, LayerTensor, ModelError};
 use crate::model::{TensorDestination, TensorRole, TensorStream};
 use std::sync::Arc;
@@ -19,10 +20,12 @@ enum Sink {
     F32(Vec<u8>),
 }
 
-/// Makes each matrix's GPU buffers when the plan is made and writes pieces into them.
+/// Makes each matrix's GPU buffers when the plan is made and writes pieces into them, stored as
+/// the adapter's kernels read them.
 struct GpuDestination {
     ctx: Arc<GpuContext>,
     part_limit: u64,
+    layout: MatmulLayout,
 }
 
 impl TensorDestination for GpuDestination {
@@ -45,11 +48,12 @@ impl TensorDestination for GpuDestination {
                         info.dims
                     )));
                 };
-                Sink::Matrix(GpuWeight::with_part_limit(
+                Sink::Matrix(GpuWeight::encoded(
                     &self.ctx.device,
                     self.part_limit,
                     name,
                     info.ggml_type,
+                    WeightEncoding::for_weights(info.ggml_type, self.layout),
                     rows,
                     cols,
                 )?)
@@ -83,7 +87,11 @@ impl ModelLoader {
             .max_part_bytes
             .unwrap_or_else(|| max_part_bytes(&ctx.limits));
         Self {
-            destination: GpuDestination { ctx, part_limit },
+            destination: GpuDestination {
+                layout: MatmulLayout::for_adapter(&ctx),
+                ctx,
+                part_limit,
+            },
             options,
             stream: TensorStream::new(file_len),
         }

@@ -153,7 +153,11 @@ impl GpuModel {
         let kernels = Kernels {
             gemv,
             gemm,
-            embedding: Embedding::new(device, weights.token_embd.ty())?,
+            embedding: Embedding::new(
+                device,
+                weights.token_embd.ty(),
+                weights.token_embd.encoding(),
+            )?,
             rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
             attention: Attention::new(device, layout),

@@ -3,10 +3,12 @@
 mod context;
 pub mod kernels;
 mod readback;
+mod weight_encoding;
 mod weights;
 
 pub use context::{GpuContext, GpuError};
 pub use readback::{read_buffer, read_mapped, wait_idle};
+pub use weight_encoding::{WeightEncoding, Q6K_BYTES_BLOCK};
 pub use weights::{max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES};
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the fly by the kernels in `kernels::matmul` and `kernels::embedding`.
 //!
 //! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
-//! file. When it is larger than one storage binding may be, it is split by rows into several
+//! file, or re-encoded as it arrives for the kernels of software adapters ([`WeightEncoding`]). When it is larger than one storage binding may be, it is split by rows into several
 //! buffers ("parts"), one binding each; kernels are dispatched once per part.
 //!
 //! Alignment: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
@@ -13,7 +13,7 @@
 //! multiple of 256 (`min_storage_buffer_offset_alignment`), so parts could also share one
 //! buffer as offset bindings, and so every part but the last is a whole number of words.
 
-use super::GpuContext;
+use super::{GpuContext, WeightEncoding};
 use crate::gguf::GgmlType;
 
 /// Weight types the GPU kernels dequantize.
@@ -60,10 +60,11 @@ pub enum WeightError {
         len: usize,
         total: u64,
     },
-    #[error("tensor {name}: a write at byte {offset} is not 4-byte aligned and does not continue the previous write (which ended at byte {expected})")]
+    #[error("tensor {name}: a write at byte {offset} is not aligned to {unit} bytes and does not continue the previous write (which ended at byte {expected})")]
     UnalignedWrite {
         name: String,
         offset: u64,
+        unit: usize,
         expected: u64,
     },
     #[error("tensor {name}: {len} bytes are not a whole number of {row_bytes}-byte rows")]
@@ -80,23 +81,27 @@ pub struct WeightPart {
     pub buffer: wgpu::Buffer,
     pub first_row: u32,
     pub rows: u32,
-    /// Offset of this part's first byte in the tensor's GGUF bytes.
+    /// Offset of this part's first byte in the tensor's stored bytes.
     pub byte_offset: u64,
-    /// The part's GGUF bytes (`rows × row_bytes`), before padding to 4.
+    /// The part's stored bytes (`rows × stored row bytes`), before padding to 4.
     pub byte_len: u64,
 }
 
-/// A `rows × cols` weight tensor on the GPU in its GGUF encoding, split by rows across buffers.
+/// A `rows × cols` weight tensor on the GPU in its GGUF encoding (or one made from it), split
+/// by rows across buffers.
 #[derive(Debug)]
 pub struct GpuWeight {
     name: String,
     ty: GgmlType,
+    encoding: WeightEncoding,
     rows: u32,
     cols: u32,
+    /// GGUF bytes per row.
     row_bytes: u64,
     parts: Vec<WeightPart>,
-    /// Bytes of an unaligned write's tail not yet written: they start at `carry_offset` and
-    /// wait for the bytes that follow them (queue writes must be 4-byte aligned).
+    /// GGUF bytes of an unfinished unit not yet written (queue writes must be 4-byte aligned,
+    /// and a re-encoded tensor needs whole blocks): they start at `carry_offset` and wait for
+    /// the bytes that follow them.
     carry: Vec<u8>,
     carry_offset: u64,
     bytes_written: u64,
@@ -141,6 +146,27 @@ impl GpuWeight {
         rows: u32,
         cols: u32,
     ) -> Result<Self, WeightError> {
+        Self::encoded(
+            device,
+            max_part_bytes,
+            name,
+            ty,
+            WeightEncoding::Gguf,
+            rows,
+            cols,
+        )
+    }
+
+    /// [`Self::with_part_limit`] for weights stored in `encoding`.
+    pub fn encoded(
+        device: &wgpu::Device,
+        max_part_bytes: u64,
+        name: &str,
+        ty: GgmlType,
+        encoding: WeightEncoding,
+        rows: u32,
+        cols: u32,
+    ) -> Result<Self, WeightError> {
         if !GPU_WEIGHT_TYPES.contains(&ty) {
             return Err(WeightError::UnsupportedType {
                 name: name.into(),
@@ -157,6 +183,8 @@ impl GpuWeight {
                 })
             }
         };
+        let gguf_row_bytes = row_bytes;
+        let row_bytes = encoding.stored_len(row_bytes);
         let too_large = |what| WeightError::TooLarge {
             name: name.into(),
             what,
@@ -201,9 +229,10 @@ impl GpuWeight {
         Ok(Self {
             name: name.into(),
             ty,
+            encoding,
             rows,
             cols,
-            row_bytes,
+            row_bytes: gguf_row_bytes,
             parts,
             carry: Vec::new(),
             carry_offset: 0,
@@ -266,6 +295,13 @@ impl GpuWeight {
         }
         let new_len = bytes.len() as u64;
         let carry_end = self.carry_offset + self.carry.len() as u64;
+        let unit = self.encoding.unit().0;
+        let unaligned = |offset| WeightError::UnalignedWrite {
+            name: self.name.clone(),
+            offset,
+            unit,
+            expected: carry_end,
+        };
         let mut joined;
         let (mut offset, mut bytes) = (offset, bytes);
         if !self.carry.is_empty() && offset == carry_end {
@@ -273,33 +309,37 @@ impl GpuWeight {
             joined.extend_from_slice(bytes);
             offset = self.carry_offset;
             bytes = &joined;
-        } else if !offset.is_multiple_of(4) {
-            return Err(WeightError::UnalignedWrite {
-                name: self.name.clone(),
-                offset,
-                expected: carry_end,
-            });
+        } else if !offset.is_multiple_of(unit as u64) {
+            return Err(unaligned(offset));
+        }
+        let end = offset + bytes.len() as u64;
+        let aligned_end = if end == total {
+            end
+        } else {
+            end - end % unit as u64
+        };
+        if aligned_end < end && !self.carry.is_empty() {
+            // Two unfinished tails at once would need the bytes between them.
+            return Err(unaligned(offset));
         }
         self.bytes_written += new_len;
-        let end = offset + bytes.len() as u64;
-        let aligned_end = if end == total { end } else { end - end % 4 };
-        self.write_aligned(queue, offset, &bytes[..(aligned_end - offset) as usize]);
-        if aligned_end < end {
-            if !self.carry.is_empty() {
-                // Two unaligned tails at once would need the bytes between them.
-                return Err(WeightError::UnalignedWrite {
-                    name: self.name.clone(),
-                    offset,
-                    expected: carry_end,
-                });
+        let whole = &bytes[..(aligned_end - offset) as usize];
+        match self.encoding {
+            WeightEncoding::Gguf => self.write_aligned(queue, offset, whole),
+            encoding => {
+                let stored = encoding.encode(whole);
+                self.write_aligned(queue, encoding.stored_len(offset), &stored);
             }
+        }
+        if aligned_end < end {
             self.carry = bytes[(aligned_end - offset) as usize..].to_vec();
             self.carry_offset = aligned_end;
         }
         Ok(())
     }
 
-    /// `offset` is 4-aligned; the length is a multiple of 4 unless the slice ends the tensor.
+    /// Writes stored bytes at stored byte `offset`, which is 4-aligned; the length is a multiple
+    /// of 4 unless the slice ends the tensor.
     fn write_aligned(&self, queue: &wgpu::Queue, offset: u64, bytes: &[u8]) {
         for part in &self.parts {
             let (start, end) = (part.byte_offset, part.byte_offset + part.byte_len);
@@ -325,6 +365,9 @@ impl GpuWeight {
     }
     pub fn ty(&self) -> GgmlType {
         self.ty
+    }
+    pub fn encoding(&self) -> WeightEncoding {
+        self.encoding
     }
     pub fn rows(&self) -> u32 {
         self.rows
@@ -459,6 +502,48 @@ mod tests {
             w.write_bytes(&gpu.queue, bytes.len() as u64 - 2, &[0; 4]),
             Err(WeightError::OutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn re_encoded_q6_k_streams_in_any_chunking() {
+        let gpu = gpu();
+        let (rows, cols) = (333, 512);
+        let bytes = random_weight(GgmlType::Q6K, rows, cols, 4);
+        let want = WeightEncoding::Q6KBytes.encode(&bytes);
+        let new = || {
+            let (rows, cols) = (rows as u32, cols as u32);
+            let encoding = WeightEncoding::Q6KBytes;
+            GpuWeight::encoded(
+                &gpu.device,
+                32 * 1024,
+                "t",
+                GgmlType::Q6K,
+                encoding,
+                rows,
+                cols,
+            )
+            .unwrap()
+        };
+        for chunk in [1, 4, 209, 210, 211, 1000, 65536] {
+            let mut w = new();
+            assert!(w.parts().len() >= 3);
+            for (i, c) in bytes.chunks(chunk).enumerate() {
+                w.write_bytes(&gpu.queue, (i * chunk) as u64, c).unwrap();
+            }
+            assert_eq!(w.bytes_written(), bytes.len() as u64);
+            assert_eq!(read_back(&w), want, "chunks of {chunk}");
+        }
+        // Whole rows out of order; a write inside a block that continues nothing is refused.
+        let mut w = new();
+        let rb = 420;
+        w.write_rows(&gpu.queue, 7, &bytes[7 * rb..]).unwrap();
+        assert!(matches!(
+            w.write_bytes(&gpu.queue, 212, &bytes[212..1000]),
+            Err(WeightError::UnalignedWrite { unit: 210, .. })
+        ));
+        w.write_rows(&gpu.queue, 0, &bytes[..7 * rb]).unwrap();
+        assert_eq!(read_back(&w), want);
+        assert_eq!(w.allocated_bytes(), (want.len() as u64).next_multiple_of(4));
     }
 
     #[test]

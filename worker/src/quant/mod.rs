@@ -20,7 +20,7 @@ pub use q4_0::BlockQ4_0;
 pub use q4_1::BlockQ4_1;
 pub use q4_k::BlockQ4K;
 pub use q5_k::BlockQ5K;
-pub use q6_k::{quantize_q6_k, BlockQ6K};
+pub use q6_k::{levels as q6_k_levels, quantize_q6_k, BlockQ6K};
 pub use q8_0::{quantize_q8_0, BlockQ8_0};
 
 use crate::gguf::GgmlType;

@@ -6,14 +6,15 @@
 use super::matmul::{weight_pipeline, Dispatches, KernelError};
 use super::params::in_pass;
 use crate::gguf::GgmlType;
-use crate::gpu::GpuWeight;
+use crate::gpu::{GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
 const SKELETON: &str = include_str!("embedding.wgsl");
 
-/// The lookup pipeline for one table type.
+/// The lookup pipeline for one table type and encoding.
 pub struct Embedding {
     ty: GgmlType,
+    encoding: WeightEncoding,
     pipeline: wgpu::ComputePipeline,
 }
 
@@ -29,10 +30,15 @@ impl PreparedEmbedding {
 }
 
 impl Embedding {
-    pub fn new(device: &wgpu::Device, ty: GgmlType) -> Result<Self, KernelError> {
+    pub fn new(
+        device: &wgpu::Device,
+        ty: GgmlType,
+        encoding: WeightEncoding,
+    ) -> Result<Self, KernelError> {
         Ok(Self {
             ty,
-            pipeline: weight_pipeline(device, "embedding", SKELETON, ty)?,
+            encoding,
+            pipeline: weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
         })
     }
 
@@ -51,6 +57,12 @@ impl Embedding {
             table.ty(),
             self.ty,
             "{}: embedding pipeline type",
+            table.name()
+        );
+        assert_eq!(
+            table.encoding(),
+            self.encoding,
+            "{}: embedding encoding",
             table.name()
         );
         debug_assert!(ids.size() >= 4 * n_tokens as u64);
@@ -111,8 +123,11 @@ pub fn embedding_cpu(
 mod tests {
     use super::*;
     use crate::gpu::kernels::matmul::test_util::*;
+    use crate::gpu::kernels::matmul::MatmulLayout;
     use crate::gpu::test_support::gpu;
 
+    /// Looks `ids` up in a random table stored in each layout's encoding; returns the most
+    /// parts a table had.
     fn check(
         ty: GgmlType,
         rows: u32,
@@ -123,32 +138,37 @@ mod tests {
     ) -> usize {
         let gpu = gpu();
         let bytes = random_weight(ty, rows as usize, cols as usize, 7);
-        let w = upload(ty, rows, cols, &bytes, max_part);
-        let ids_buf = storage_u32(ids);
-        let out = output_buffer(ids.len() * cols as usize);
-        let kernel = Embedding::new(&gpu.device, ty).unwrap();
-        let limits = limits_with(max_per_dim);
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        kernel.encode(
-            &gpu.device,
-            &limits,
-            &mut encoder,
-            &w,
-            &ids_buf,
-            &out,
-            ids.len() as u32,
-        );
-        gpu.queue.submit([encoder.finish()]);
-        let got = read_f32(&out, ids.len() * cols as usize);
         let want = embedding_cpu(ty, &bytes, cols as usize, ids).unwrap();
-        // Dequantization is the same f32 arithmetic as the CPU's, up to one rounding of d·sc.
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(
-                (g - w).abs() <= 1e-6 * w.abs().max(1e-3),
-                "{ty} {rows}x{cols} element {i}: gpu {g} cpu {w}"
+        let mut parts = 0;
+        for layout in MatmulLayout::ALL {
+            let w = upload(ty, layout, rows, cols, &bytes, max_part);
+            parts = parts.max(w.parts().len());
+            let ids_buf = storage_u32(ids);
+            let out = output_buffer(ids.len() * cols as usize);
+            let kernel = Embedding::new(&gpu.device, ty, w.encoding()).unwrap();
+            let limits = limits_with(max_per_dim);
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            kernel.encode(
+                &gpu.device,
+                &limits,
+                &mut encoder,
+                &w,
+                &ids_buf,
+                &out,
+                ids.len() as u32,
             );
+            gpu.queue.submit([encoder.finish()]);
+            let got = read_f32(&out, ids.len() * cols as usize);
+            // Dequantization is the same f32 arithmetic as the CPU's, up to one rounding of
+            // d·sc.
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-6 * w.abs().max(1e-3),
+                    "{ty} {layout:?} {rows}x{cols} element {i}: gpu {g} cpu {w}"
+                );
+            }
         }
-        w.parts().len()
+        parts
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::{Gemv, GemvOptions, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
-use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightError};
+use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding, WeightError};
 use crate::quant::{f32_to_bf16, f32_to_f16};
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -72,11 +72,12 @@ pub fn measure_gemv(
     repeats: usize,
 ) -> Result<GemvThroughput, BenchError> {
     let device = &ctx.device;
-    let mut w = GpuWeight::with_part_limit(
+    let mut w = GpuWeight::encoded(
         device,
         max_part_bytes(&ctx.limits),
         "bench weight",
         ty,
+        WeightEncoding::for_weights(ty, layout),
         rows,
         cols,
     )?;

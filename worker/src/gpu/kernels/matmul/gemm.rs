@@ -6,7 +6,7 @@ use super::{
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::GpuWeight;
+use crate::gpu::{GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
@@ -30,21 +30,23 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
+                include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q8_0.wgsl")
             ),
             cols_multiple: 64,
             rows_per_workgroup: 16 * 4,
             tokens_per_workgroup: 4,
         }),
+        // Reads WeightEncoding::Q6KBytes.
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
-                include_str!("rows_q6_k.wgsl"),
-                include_str!("gemm_rows_q6_k.wgsl")
+                include_str!("gemm_tokens.wgsl"),
+                include_str!("gemm_rows_q6_k_bytes.wgsl")
             ),
-            cols_multiple: 512,
-            rows_per_workgroup: 8 * 4,
+            cols_multiple: 256,
+            rows_per_workgroup: 16 * 4,
             tokens_per_workgroup: 4,
         }),
         _ => None,
@@ -54,6 +56,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
 /// The GEMM pipeline for one weight type.
 pub struct Gemm {
     ty: GgmlType,
+    encoding: WeightEncoding,
     pipeline: wgpu::ComputePipeline,
     /// The typed row kernel, for weights whose columns it takes (row layout only).
     typed: Option<TypedRowPipeline>,
@@ -75,9 +78,11 @@ impl Gemm {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
+        let encoding = WeightEncoding::for_weights(ty, layout);
         Ok(Self {
             ty,
-            pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty)?,
+            encoding,
+            pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
             typed: TypedRowPipeline::new(device, "gemm rows", ty, layout, typed_row_kernel),
         })
     }
@@ -100,6 +105,7 @@ impl Gemm {
         accumulate: bool,
     ) -> PreparedGemm {
         assert_eq!(w.ty(), self.ty, "{}: GEMM pipeline type", w.name());
+        assert_eq!(w.encoding(), self.encoding, "{}: GEMM encoding", w.name());
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
         debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
         let (pipeline, rows_per_tile, tokens_per_tile) = match &self.typed {
@@ -196,7 +202,6 @@ mod tests {
         let (r, c, n) = (rows as usize, cols as usize, n_tokens as usize);
         let bytes = random_weight(ty, r, c, (r * 17 + c) as u64);
         let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
-        let w = upload(ty, rows, cols, &bytes, max_part);
         let x = random_f32(n * c, 8);
         let y0 = random_f32(n * r, 9);
         let xb = storage_f32(&x);
@@ -211,7 +216,10 @@ mod tests {
                 *s += y.abs();
             }
         }
+        let mut parts = 0;
         for layout in MatmulLayout::ALL {
+            let w = upload(ty, layout, rows, cols, &bytes, max_part);
+            parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
             let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();
             let mut encoder = gpu.device.create_command_encoder(&Default::default());
@@ -234,7 +242,7 @@ mod tests {
             );
             assert_dots_close(&what, &got, &want, &scale);
         }
-        w.parts().len()
+        parts
     }
 
     #[test]

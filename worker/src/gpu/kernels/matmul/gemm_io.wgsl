@@ -17,6 +17,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// 4 floats of X from element i.
+fn x4(i: u32) -> vec4<f32> {
+    return vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
+}
+
 // Stores row `row` of the part for token `t` (rows and tokens past the end are skipped),
 // adding to Y when accumulating.
 fn store_y(t: u32, row: u32, v: f32) {

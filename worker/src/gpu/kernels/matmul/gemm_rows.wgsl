@@ -8,10 +8,6 @@
 const TT: u32 = 8u;
 const TR: u32 = 64u;
 
-fn x4(i: u32) -> vec4<f32> {
-    return vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
-}
-
 @compute @workgroup_size(TR)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,

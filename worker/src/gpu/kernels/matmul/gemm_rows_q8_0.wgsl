@@ -3,41 +3,18 @@
 // 4 tokens at once. Each invocation computes 4 rows × 4 tokens; the 4 tokens are the components
 // of one vec4, so each weight word is read and taken apart once and serves 4 tokens, and each
 // x read serves 4 rows. A workgroup covers 64 rows × 4 tokens.
-// Concatenated after gemm_io.wgsl and byte_lanes.wgsl.
+// Concatenated after gemm_io.wgsl, byte_lanes.wgsl and gemm_tokens.wgsl.
 
 const WG: u32 = 16u;
 const ROWS: u32 = 4u;
-const TOKENS: u32 = 4u;
 
 // The same weight word against each token's (scaled) x: one component per token.
 fn dots(w: u32, x: mat4x4<f32>) -> vec4<f32> {
-    let l = q8_lanes(w);
-    return vec4<f32>(dot(l, x[0]), dot(l, x[1]), dot(l, x[2]), dot(l, x[3]));
-}
-
-fn x4(i: u32) -> vec4<f32> {
-    return vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
-}
-
-// Columns k..k+3 of the 4 tokens starting at element offsets `tokens`, one column of x per
-// token.
-fn xs4(tokens: vec4<u32>, k: u32) -> mat4x4<f32> {
-    return mat4x4<f32>(x4(tokens.x + k), x4(tokens.y + k), x4(tokens.z + k), x4(tokens.w + k));
+    return token_dots(q8_lanes(w), x);
 }
 
 fn biased(x: mat4x4<f32>) -> vec4<f32> {
     return vec4<f32>(dot(x[0], BIASED_LANES), dot(x[1], BIASED_LANES), dot(x[2], BIASED_LANES), dot(x[3], BIASED_LANES));
-}
-
-fn scaled(x: mat4x4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(x[0] * LANE_SCALE, x[1] * LANE_SCALE, x[2] * LANE_SCALE, x[3] * LANE_SCALE);
-}
-
-// Row `row` for the tile's tokens t0.. (one component each).
-fn store(row: u32, t0: u32, v: vec4<f32>) {
-    for (var j = 0u; j < TOKENS; j++) {
-        store_y(t0 + j, row, v[j]);
-    }
 }
 
 @compute @workgroup_size(WG)

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::GpuWeight;
+use crate::gpu::{GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
@@ -40,15 +40,15 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             rows_per_workgroup: 16 * 8,
             tokens_per_workgroup: 1,
         }),
+        // Reads WeightEncoding::Q6KBytes.
         GgmlType::Q6K => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
-                include_str!("rows_q6_k.wgsl"),
-                include_str!("gemv_rows_q6_k.wgsl")
+                include_str!("gemv_rows_q6_k_bytes.wgsl")
             ),
-            cols_multiple: 512,
-            rows_per_workgroup: 8 * 4,
+            cols_multiple: 256,
+            rows_per_workgroup: 8 * 8,
             tokens_per_workgroup: 1,
         }),
         _ => None,
@@ -69,6 +69,7 @@ pub struct GemvOptions {
 /// The GEMV pipeline for one weight type.
 pub struct Gemv {
     ty: GgmlType,
+    encoding: WeightEncoding,
     layout: MatmulLayout,
     pipeline: wgpu::ComputePipeline,
     /// The typed row kernel, for weights whose columns it takes (row layout only).
@@ -93,10 +94,12 @@ impl Gemv {
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
         let typed = TypedRowPipeline::new(device, "gemv rows", ty, layout, typed_row_kernel);
+        let encoding = WeightEncoding::for_weights(ty, layout);
         Ok(Self {
             ty,
+            encoding,
             layout,
-            pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty)?,
+            pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
             typed,
         })
     }
@@ -117,6 +120,7 @@ impl Gemv {
         options: GemvOptions,
     ) -> PreparedGemv {
         assert_eq!(w.ty(), self.ty, "{}: GEMV pipeline type", w.name());
+        assert_eq!(w.encoding(), self.encoding, "{}: GEMV encoding", w.name());
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
         let (pipeline, rows_per_workgroup) = match &self.typed {
@@ -213,7 +217,6 @@ mod tests {
         let (rows, cols) = (c.rows as usize, c.cols as usize);
         let bytes = random_weight(c.ty, rows, cols, (rows * 31 + cols) as u64);
         let max_part = c.max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
-        let w = upload(c.ty, c.rows, c.cols, &bytes, max_part);
         let x = random_f32(cols, 5);
         let y0 = random_f32(rows, 6);
         let xb = storage_f32(&x);
@@ -225,7 +228,10 @@ mod tests {
                 *s += y.abs();
             }
         }
+        let mut parts = 0;
         for layout in MatmulLayout::ALL {
+            let w = upload(c.ty, layout, c.rows, c.cols, &bytes, max_part);
+            parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
             let kernel = Gemv::new(&gpu.device, c.ty, layout).unwrap();
             let options = GemvOptions {
@@ -246,7 +252,7 @@ mod tests {
             );
             assert_dots_close(&what, &got, &want, &scale);
         }
-        w.parts().len()
+        parts
     }
 
     #[test]
@@ -307,8 +313,8 @@ mod tests {
 
     #[test]
     fn typed_row_kernels_at_model_shapes_with_the_residual_add() {
-        // SmolLM2's ffn_down (Q6_K, 3 block pairs a row) and attention projections (Q8_0, 9
-        // block pairs), split so that parts start mid-matrix; rows not a multiple of 8.
+        // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
+        // pairs), split so that parts start mid-matrix; rows not a multiple of 8.
         for (ty, rows, cols, max_part) in [
             (GgmlType::Q6K, 93, 1536, 96 * 1024),
             (GgmlType::Q8_0, 101, 576, 40 * 1024),
@@ -318,7 +324,7 @@ mod tests {
                 max_part,
                 ..case(ty, rows, cols)
             });
-            assert_eq!(parts, 2, "{ty} {rows}x{cols}");
+            assert!(parts >= 2, "{ty} {rows}x{cols}");
         }
     }
 
@@ -340,10 +346,10 @@ mod tests {
         let gpu = gpu();
         let ty = GgmlType::Q6K;
         let bytes = random_weight(ty, 40, 512, 11);
-        let w = upload(ty, 40, 512, &bytes, 32 * 1024);
         let xb = storage_f32(&vec![0.0; 512]);
         let yb = output_buffer(40);
         for layout in MatmulLayout::ALL {
+            let w = upload(ty, layout, 40, 512, &bytes, 32 * 1024);
             let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
             let prepared =
                 kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());

@@ -17,6 +17,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// 4 floats of x from element i.
+fn x4(i: u32) -> vec4<f32> {
+    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
+
 // Stores row `row` of the part (rows past its end are skipped), adding to y when accumulating.
 fn store_y(row: u32, v: f32) {
     if (row < p.rows) {

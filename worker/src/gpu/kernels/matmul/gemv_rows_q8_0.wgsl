@@ -16,17 +16,8 @@
 const WG: u32 = 16u;
 const ROWS: u32 = 8u;
 
-// Word `at` of four rows starting at word offsets `rows`.
-fn words(rows: vec4<u32>, at: u32) -> vec4<u32> {
-    return vec4<u32>(W[rows.x + at], W[rows.y + at], W[rows.z + at], W[rows.w + at]);
-}
-
 fn dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(dot(q8_lanes(w.x), xs), dot(q8_lanes(w.y), xs), dot(q8_lanes(w.z), xs), dot(q8_lanes(w.w), xs));
-}
-
-fn x4(i: u32) -> vec4<f32> {
-    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
 fn low_halves(h: vec4<u32>) -> vec4<f32> {

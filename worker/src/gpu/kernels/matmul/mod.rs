@@ -10,8 +10,9 @@
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
 //! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
-//! `gemv_rows_q8_0.wgsl`, `gemm_rows_q8_0.wgsl`, and `rows_q6_k.wgsl` under
-//! `gemv_rows_q6_k.wgsl`/`gemm_rows_q6_k.wgsl`), whose header says what costs on a CPU driver.
+//! `gemv_rows_q8_0.wgsl`, `gemm_rows_q8_0.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
+//! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q6_K weights
+//! are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes that layout.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
@@ -30,12 +31,16 @@ pub(crate) use super::params::bind_buffers;
 use super::params::{compute_pipeline, uniform_buffer};
 use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
-use crate::gpu::{GpuWeight, WeightPart};
+use crate::gpu::{GpuWeight, WeightEncoding, WeightPart};
 
 const COMMON: &str = include_str!("common.wgsl");
 
-/// The dequantizer snippet for a weight type, or `None` when the GPU cannot read it.
-pub(crate) fn dequant_snippet(ty: GgmlType) -> Option<&'static str> {
+/// The dequantizer snippet for a weight type stored in `encoding`, or `None` when the GPU cannot
+/// read it.
+pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<&'static str> {
+    if encoding == WeightEncoding::Q6KBytes {
+        return (ty == GgmlType::Q6K).then_some(include_str!("dequant_q6_k_bytes.wgsl"));
+    }
     Some(match ty {
         GgmlType::F32 => include_str!("dequant_f32.wgsl"),
         GgmlType::F16 => include_str!("dequant_f16.wgsl"),
@@ -56,14 +61,15 @@ pub enum KernelError {
     UnsupportedType(GgmlType),
 }
 
-/// Builds the compute pipeline of `skeleton` for weights of type `ty`.
+/// Builds the compute pipeline of `skeleton` for weights of type `ty` stored in `encoding`.
 pub(crate) fn weight_pipeline(
     device: &wgpu::Device,
     label: &str,
     skeleton: &str,
     ty: GgmlType,
+    encoding: WeightEncoding,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
-    let snippet = dequant_snippet(ty).ok_or(KernelError::UnsupportedType(ty))?;
+    let snippet = dequant_snippet(ty, encoding).ok_or(KernelError::UnsupportedType(ty))?;
     let source = format!("{COMMON}\n{snippet}\n{skeleton}");
     Ok(source_pipeline(device, &format!("{label} {ty}"), &source))
 }

@@ -1,9 +1,10 @@
 //! Shared helpers for the weight-kernel tests: random weights of every type, uploads through the
 //! streaming path, buffers and tolerances.
 
+use super::MatmulLayout;
 use crate::gguf::GgmlType;
 use crate::gpu::test_support::gpu;
-use crate::gpu::{read_buffer, GpuWeight};
+use crate::gpu::{read_buffer, GpuWeight, WeightEncoding};
 use crate::quant::{f32_to_f16, quantize};
 use rand::{Rng, SeedableRng};
 use wgpu::util::DeviceExt;
@@ -37,11 +38,28 @@ pub fn random_weight(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> Vec<u
     bytes
 }
 
-/// Uploads through the streaming path in uneven chunks (odd sizes, so writes end unaligned).
-pub fn upload(ty: GgmlType, rows: u32, cols: u32, bytes: &[u8], max_part: u64) -> GpuWeight {
+/// Uploads through the streaming path in uneven chunks (odd sizes, so writes end unaligned),
+/// stored as the kernels of `layout` read `ty`.
+pub fn upload(
+    ty: GgmlType,
+    layout: MatmulLayout,
+    rows: u32,
+    cols: u32,
+    bytes: &[u8],
+    max_part: u64,
+) -> GpuWeight {
     let gpu = gpu();
-    let mut w =
-        GpuWeight::with_part_limit(&gpu.device, max_part, "test weight", ty, rows, cols).unwrap();
+    let encoding = WeightEncoding::for_weights(ty, layout);
+    let mut w = GpuWeight::encoded(
+        &gpu.device,
+        max_part,
+        "test weight",
+        ty,
+        encoding,
+        rows,
+        cols,
+    )
+    .unwrap();
     let mut offset = 0;
     for chunk in bytes.chunks(4093) {
         w.write_bytes(&gpu.queue, offset as u64, chunk).unwrap();
