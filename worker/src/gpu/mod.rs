@@ -8,7 +8,7 @@ mod weights;
 
 pub use context::{GpuContext, GpuError};
 pub use readback::{read_buffer, read_mapped, wait_idle};
-pub use weight_encoding::{WeightEncoding, Q6K_BYTES_BLOCK};
+pub use weight_encoding::WeightEncoding;
 pub use weights::{max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES};
 
 #[cfg(test)]

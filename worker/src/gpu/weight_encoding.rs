@@ -1,21 +1,36 @@
-//! How a weight tensor's bytes lie in GPU memory: as in the GGUF file, or (Q6_K on software
-//! adapters) re-encoded at upload into a layout that a CPU driver reads fast.
+//! How a weight tensor's bytes lie in GPU memory: as in the GGUF file, or (Q6_K and Q8_0 on
+//! software adapters) re-encoded at upload into a layout that a CPU driver reads fast.
 //!
-//! Why re-encode: on SwiftShader and lavapipe a shader's arithmetic runs on the CPU, one SIMD
-//! lane per invocation, and rebuilding each 6-bit Q6_K level from a low nibble and two high bits
-//! costs more than the memory it saves. `ffn_down` (the one Q6_K matrix of SmolLM2-135M's Q6_K
-//! file) took 30% of a decode step on SwiftShader while holding 20% of the weights. Widened to
-//! one byte per level the same GEMV runs about 2× faster (see `gemv_rows_q6_k_bytes.wgsl`).
-//! GPUs read the GGUF bytes: there memory bandwidth, not arithmetic, bounds a GEMV.
+//! Why re-encode: on SwiftShader and lavapipe a shader runs on the CPU, one SIMD lane per
+//! invocation, and what costs is not what costs on a GPU (`gemv_rows_q8_0_words.wgsl`'s header):
+//! - Rebuilding each 6-bit Q6_K level from a low nibble and two high bits costs more than the
+//!   memory it saves. `ffn_down` (the one Q6_K matrix of SmolLM2-135M's Q6_K file) took 30% of a
+//!   decode step on SwiftShader while holding 20% of the weights; widened to one byte per level,
+//!   with each sub-block's scale ready as an f32, the same GEMV runs about 2.5× faster.
+//! - Q8_0's 34-byte blocks start at every other half-word; realigning them in the shader took
+//!   the registers that a GEMV reading 16 rows at once needs (16 rows instead of 8 halve the x
+//!   reads, which are gathers there too: 1.6 → 1.9 weights/ns on SwiftShader).
 //!
-//! [`WeightEncoding::Q6KBytes`], one 276-byte block per 256-weight Q6_K super-block (276 is a
-//! multiple of 4, so every block starts word-aligned):
+//! GPUs read the GGUF bytes: there memory bandwidth, not arithmetic, bounds a GEMV. Every
+//! weight keeps its exact value; only the bytes move.
+//!
+//! [`WeightEncoding::Q6KBytes`], one 320-byte block per 256-weight Q6_K super-block:
 //! - bytes 0..256: the level q (0..64) of each weight, in weight order;
-//! - bytes 256..272: the 16 signed sub-block scales, as in the GGUF block;
-//! - bytes 272..276: d as an f32 (the GGUF f16, widened exactly).
+//! - bytes 256..320: the 16 sub-block scales d·scales[s] as f32 (exact: an f16 times an i8
+//!   needs 19 significant bits).
 //!
-//! A weight is d·scales[i / 16]·(q − 32), exactly as in the GGUF block; the GPU memory is 276/210
-//! of the GGUF bytes for those tensors.
+//! A weight is (d·scales[i / 16])·(q − 32), the same f32 product the GGUF block gives. 320/210 of
+//! the GGUF bytes.
+//!
+//! [`WeightEncoding::Q8_0Words`], one 36-byte block per 32-weight Q8_0 block:
+//! - bytes 0..32: the signed quants q in weight order, with bytes 0..2 of each word biased to
+//!   q + 128 (unsigned) and byte 3 left signed (so a word masked to one byte converts to f32
+//!   directly; see `byte_lanes.wgsl`);
+//! - bytes 32..36: d as an f32.
+//!
+//! A weight is d·q. 36/34 of the GGUF bytes.
+//!
+//! Both block sizes are multiples of 4, so every block starts word-aligned.
 
 use super::kernels::matmul::MatmulLayout;
 use crate::gguf::GgmlType;
@@ -24,7 +39,11 @@ use crate::quant::{f16_to_f32, q6_k_levels, BlockQ6K};
 /// Bytes of a Q6_K super-block in the GGUF file.
 const Q6K_BLOCK: usize = 210;
 /// Bytes of a super-block in [`WeightEncoding::Q6KBytes`].
-pub const Q6K_BYTES_BLOCK: usize = 276;
+const Q6K_BYTES_BLOCK: usize = 320;
+/// Bytes of a Q8_0 block in the GGUF file.
+const Q8_0_BLOCK: usize = 34;
+/// Bytes of a block in [`WeightEncoding::Q8_0Words`].
+const Q8_0_WORDS_BLOCK: usize = 36;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightEncoding {
@@ -32,6 +51,8 @@ pub enum WeightEncoding {
     Gguf,
     /// Q6_K super-blocks with one byte per weight (see the module header).
     Q6KBytes,
+    /// Q8_0 blocks realigned to 9 words (see the module header).
+    Q8_0Words,
 }
 
 impl WeightEncoding {
@@ -39,6 +60,7 @@ impl WeightEncoding {
     pub fn for_weights(ty: GgmlType, layout: MatmulLayout) -> Self {
         match (ty, layout) {
             (GgmlType::Q6K, MatmulLayout::RowPerInvocation) => Self::Q6KBytes,
+            (GgmlType::Q8_0, MatmulLayout::RowPerInvocation) => Self::Q8_0Words,
             _ => Self::Gguf,
         }
     }
@@ -49,6 +71,7 @@ impl WeightEncoding {
         match self {
             Self::Gguf => (4, 4),
             Self::Q6KBytes => (Q6K_BLOCK, Q6K_BYTES_BLOCK),
+            Self::Q8_0Words => (Q8_0_BLOCK, Q8_0_WORDS_BLOCK),
         }
     }
 
@@ -68,8 +91,22 @@ impl WeightEncoding {
                 let mut out = Vec::with_capacity(blocks.len() * Q6K_BYTES_BLOCK);
                 for b in blocks {
                     out.extend_from_slice(&q6_k_levels(b));
-                    out.extend_from_slice(bytemuck::cast_slice(&b.scales));
                     let d = f16_to_f32(u16::from_le_bytes(b.d));
+                    for &sc in &b.scales {
+                        out.extend_from_slice(&(d * f32::from(sc)).to_le_bytes());
+                    }
+                }
+                out
+            }
+            Self::Q8_0Words => {
+                let mut out = Vec::with_capacity(gguf.len() / Q8_0_BLOCK * Q8_0_WORDS_BLOCK);
+                for block in gguf.chunks_exact(Q8_0_BLOCK) {
+                    let (d, q) = block.split_at(2);
+                    for word in q.chunks_exact(4) {
+                        out.extend_from_slice(&[word[0] ^ 0x80, word[1] ^ 0x80, word[2] ^ 0x80]);
+                        out.push(word[3]);
+                    }
+                    let d = f16_to_f32(u16::from_le_bytes([d[0], d[1]]));
                     out.extend_from_slice(&d.to_le_bytes());
                 }
                 out
@@ -85,12 +122,12 @@ mod tests {
     use crate::quant::dequantize_to_vec;
 
     /// Reads a [`WeightEncoding::Q6KBytes`] block back as the module header says.
-    fn decode(block: &[u8]) -> Vec<f32> {
-        let d = f32::from_le_bytes(block[272..276].try_into().unwrap());
+    fn decode_q6_k(block: &[u8]) -> Vec<f32> {
         (0..256)
             .map(|i| {
-                let sc = f32::from(block[256 + i / 16] as i8);
-                d * sc * (f32::from(block[i]) - 32.0)
+                let at = 256 + 4 * (i / 16);
+                let scale = f32::from_le_bytes(block[at..at + 4].try_into().unwrap());
+                scale * (f32::from(block[i]) - 32.0)
             })
             .collect()
     }
@@ -105,7 +142,7 @@ mod tests {
         );
         let got: Vec<f32> = stored
             .chunks_exact(Q6K_BYTES_BLOCK)
-            .flat_map(decode)
+            .flat_map(decode_q6_k)
             .collect();
         assert_eq!(got, dequantize_to_vec(GgmlType::Q6K, &gguf).unwrap());
         assert!(stored
@@ -113,8 +150,38 @@ mod tests {
             .all(|b| b[..256].iter().all(|&q| q < 64)));
     }
 
+    /// Reads a [`WeightEncoding::Q8_0Words`] block back as the module header says.
+    fn decode_q8_0(block: &[u8]) -> Vec<f32> {
+        let d = f32::from_le_bytes(block[32..36].try_into().unwrap());
+        (0..32)
+            .map(|i| {
+                let q = if i % 4 == 3 {
+                    f32::from(block[i] as i8)
+                } else {
+                    f32::from(block[i]) - 128.0
+                };
+                d * q
+            })
+            .collect()
+    }
+
     #[test]
-    fn only_q6_k_on_software_adapters_is_re_encoded() {
+    fn q8_0_words_hold_the_same_weights() {
+        let gguf = random_weight(GgmlType::Q8_0, 5, 576, 12);
+        let stored = WeightEncoding::Q8_0Words.encode(&gguf);
+        assert_eq!(
+            stored.len() as u64,
+            WeightEncoding::Q8_0Words.stored_len(gguf.len() as u64)
+        );
+        let got: Vec<f32> = stored
+            .chunks_exact(Q8_0_WORDS_BLOCK)
+            .flat_map(decode_q8_0)
+            .collect();
+        assert_eq!(got, dequantize_to_vec(GgmlType::Q8_0, &gguf).unwrap());
+    }
+
+    #[test]
+    fn only_q6_k_and_q8_0_on_software_adapters_are_re_encoded() {
         for ty in crate::gpu::GPU_WEIGHT_TYPES {
             assert_eq!(
                 WeightEncoding::for_weights(ty, MatmulLayout::Cooperative),
@@ -127,6 +194,10 @@ mod tests {
         );
         assert_eq!(
             WeightEncoding::for_weights(GgmlType::Q8_0, MatmulLayout::RowPerInvocation),
+            WeightEncoding::Q8_0Words
+        );
+        assert_eq!(
+            WeightEncoding::for_weights(GgmlType::Q4K, MatmulLayout::RowPerInvocation),
             WeightEncoding::Gguf
         );
     }

