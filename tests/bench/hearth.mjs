@@ -8,14 +8,18 @@ const LOAD_TIMEOUT_MS = 10 * 60_000;
 const REPLY_TIMEOUT_MS = 20 * 60_000;
 
 /// Loads the catalog's model on `backend`; resolves with the loaded reply, the page's wall
-/// time and the load stages seen.
+/// time, the load stages seen and when each was first reported (ms after the request).
 function load(page, backend) {
   return page.evaluate(async (backend) => {
     const [model] = await window.hearth.catalog();
-    const stages = new Set();
+    const stageMs = {};
     const started = performance.now();
-    const loaded = await window.hearth.loadModel(model.manifest_url, (e) => e.stage && stages.add(e.stage), { backend });
-    return { loaded, wall_ms: performance.now() - started, stages: [...stages], size: model.size };
+    const seen = (e) => {
+      if (e.stage && !(e.stage in stageMs)) stageMs[e.stage] = performance.now() - started;
+    };
+    const loaded = await window.hearth.loadModel(model.manifest_url, seen, { backend });
+    const wall_ms = performance.now() - started;
+    return { loaded, wall_ms, stages: Object.keys(stageMs), stage_ms: stageMs, size: model.size };
   }, backend);
 }
 
@@ -97,6 +101,8 @@ export async function measureHearth(server, backend, newTokens, log) {
         warm_engine_ms: warm.loaded.load_ms,
         cold_stages: cold.stages,
         warm_stages: warm.stages,
+        cold_stage_ms: cold.stage_ms,
+        warm_stage_ms: warm.stage_ms,
         cold_chunk_requests: coldChunks,
         warm_chunk_requests: warmChunks,
         model_bytes: cold.size,

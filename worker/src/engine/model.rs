@@ -329,7 +329,10 @@ impl GpuModel {
 
     /// Largest `k` that [`Self::forward`] accepts.
     pub fn max_k(&self) -> u32 {
-        TopK::MAX_K.min(self.config.vocab_size as u32)
+        self.kernels
+            .top_k
+            .max_k()
+            .min(self.config.vocab_size as u32)
     }
 
     /// The large buffers the model owns: weights, KV cache, activations, readback staging.

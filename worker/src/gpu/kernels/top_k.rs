@@ -13,8 +13,24 @@ use super::matmul::MatmulLayout;
 use super::params::{compute_pipeline_with, in_pass, shape_uniform};
 use crate::sampler::{Candidates, SamplerError};
 
-/// Logits per stage-1 workgroup (`SLOTS` in the shader).
-const CHUNK: u32 = 1024;
+/// Logits per stage-1 workgroup (`SLOTS` in the shader) for `layout`: 1024 on GPUs, 256 on
+/// software adapters. A CPU driver zero-initialises a workgroup array element by element in the
+/// code it generates, and with 1024-slot arrays each of the four pipelines took about 0.5 s to
+/// build on SwiftShader: 2.1 s of a 4.3 s warm load in Chromium.
+fn slots(layout: MatmulLayout) -> u32 {
+    match layout {
+        MatmulLayout::Cooperative => 1024,
+        MatmulLayout::RowPerInvocation => 256,
+    }
+}
+
+/// top_k.wgsl with `SLOTS` for `layout` (it sizes the workgroup arrays).
+fn source(layout: MatmulLayout) -> String {
+    const GPU: &str = "const SLOTS: u32 = 1024u;";
+    let source = include_str!("top_k.wgsl");
+    assert_eq!(source.matches(GPU).count(), 1, "top_k.wgsl: {GPU}");
+    source.replace(GPU, &format!("const SLOTS: u32 = {}u;", slots(layout)))
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -31,6 +47,8 @@ pub struct TopK {
     partial_argmax: wgpu::ComputePipeline,
     merge_argmax: wgpu::ComputePipeline,
     max_per_dim: u32,
+    /// Logits per stage-1 workgroup.
+    chunk: u32,
 }
 
 /// Everything one top-K over one logits row needs, built once and reused every decode step.
@@ -88,13 +106,16 @@ pub fn parse_top_k_output(bytes: &[u8], k: u32) -> Result<Candidates, SamplerErr
 }
 
 impl TopK {
-    /// Largest supported `k`: a merge round must hold the best `k` plus at least one chunk list.
-    pub const MAX_K: u32 = CHUNK / 2;
-
-    /// `layout` sets the workgroup size (see [`MatmulLayout::reduction_workgroup`]).
+    /// `layout` sets the workgroup size (see [`MatmulLayout::reduction_workgroup`], but at
+    /// least 16) and the chunk size (see [`slots`]).
     pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
-        let module = device.create_shader_module(wgpu::include_wgsl!("top_k.wgsl"));
-        let wg = [("WG", layout.reduction_workgroup(256))];
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("top_k"),
+            source: wgpu::ShaderSource::Wgsl(source(layout).into()),
+        });
+        // On software adapters 16, not reduction_workgroup's 8: with 256-slot chunks lavapipe
+        // (Mesa 22.3) merged wrongly at 8 (SwiftShader was right), as it did at 4 with 1024.
+        let wg = [("WG", layout.reduction_workgroup(256).max(16.0))];
         let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &wg);
         Self {
             partial_top_k: pipeline("partial_top_k"),
@@ -102,7 +123,14 @@ impl TopK {
             partial_argmax: pipeline("partial_argmax"),
             merge_argmax: pipeline("merge_argmax"),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
+            chunk: slots(layout),
         }
+    }
+
+    /// Largest supported `k` (512 on GPUs, 128 on software adapters): a merge round must hold
+    /// the best `k` plus at least one chunk list.
+    pub fn max_k(&self) -> u32 {
+        self.chunk / 2
     }
 
     /// Caps the workgroups per dispatch dimension (tests force the 2-D grid with a small cap).
@@ -112,7 +140,7 @@ impl TopK {
     }
 
     /// Binds a logits buffer (f32; the row at element `logits_offset`, `vocab` long) and makes
-    /// the scratch and output buffers. `1 <= k <= min(vocab, MAX_K)`; `k == 1` is argmax.
+    /// the scratch and output buffers. `1 <= k <= min(vocab, max_k)`; `k == 1` is argmax.
     pub fn prepare(
         &self,
         device: &wgpu::Device,
@@ -122,11 +150,11 @@ impl TopK {
         k: u32,
     ) -> TopKBinding {
         assert!(
-            (1..=Self::MAX_K.min(vocab)).contains(&k),
+            (1..=self.max_k().min(vocab)).contains(&k),
             "top-k: k = {k} with a vocabulary of {vocab} (at most {})",
-            Self::MAX_K
+            self.max_k()
         );
-        let n_partials = vocab.div_ceil(CHUNK);
+        let n_partials = vocab.div_ceil(self.chunk);
         let shape = shape_uniform(
             device,
             "top_k shape",
@@ -190,7 +218,7 @@ impl TopK {
 
     /// Records both stages into an open compute pass.
     pub fn encode_into(&self, pass: &mut wgpu::ComputePass<'_>, binding: &TopKBinding) {
-        debug_assert_eq!(binding.n_partials, binding.vocab.div_ceil(CHUNK));
+        debug_assert_eq!(binding.n_partials, binding.vocab.div_ceil(self.chunk));
         let (partial, merge) = self.pipelines(binding.k);
         dispatch_spread(
             pass,
@@ -295,6 +323,18 @@ mod tests {
         check(&logits, 50, 65535);
         check(&logits, 1, 7);
         check(&logits, 64, 7);
+    }
+
+    #[test]
+    fn the_largest_k_of_each_layout() {
+        let logits = logits_with_ties(49152, 8);
+        for layout in MatmulLayout::ALL {
+            let k = TopK::new(&gpu().device, layout).max_k();
+            assert_eq!(k, slots(layout) / 2);
+            let (ids, values, _) = top_k_cpu(&logits, k as usize);
+            let got = run(&logits, k, 65535, layout);
+            assert_eq!((got.ids, got.logits), (ids, values), "{layout:?} k {k}");
+        }
     }
 
     #[test]

@@ -20,8 +20,10 @@ struct Shape {
 @group(0) @binding(2) var<uniform> shape: Shape;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
-// Overridden per adapter: 256 for GPUs, 4 (one SIMD register) on software adapters.
+// Overridden per adapter: 256 for GPUs, 16 on software adapters (top_k.rs).
 override WG: u32 = 256u;
+// Logits per stage-1 workgroup; top_k.rs rewrites it to 256 on software adapters, whose drivers
+// zero-initialise workgroup arrays element by element in generated code (slow to compile).
 const SLOTS: u32 = 1024u;
 // Padding: ranks after every real entry, whatever its logit.
 const NONE: u32 = 0xffffffffu;

@@ -2,7 +2,7 @@
 //! with `W` in its GGUF encoding.
 
 use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, TypedRowKernel, TypedRowPipeline,
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
@@ -56,9 +56,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
 pub struct Gemm {
     ty: GgmlType,
     encoding: WeightEncoding,
-    pipeline: wgpu::ComputePipeline,
-    /// The typed row kernel (row layout only), which takes every weight of its type.
-    typed: Option<TypedRowPipeline>,
+    kernel: MatmulPipeline,
 }
 
 /// One GEMM with its bind groups made: record it any number of times with [`Self::encode`].
@@ -78,11 +76,17 @@ impl Gemm {
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
         let encoding = WeightEncoding::for_weights(ty, layout);
+        let generic = || {
+            Ok(MatmulPipeline {
+                pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
+                rows_per_workgroup: ROWS_PER_TILE,
+                tokens_per_workgroup: TOKENS_PER_TILE,
+            })
+        };
         Ok(Self {
             ty,
             encoding,
-            pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
-            typed: TypedRowPipeline::new(device, "gemm rows", ty, layout, typed_row_kernel),
+            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_row_kernel, generic)?,
         })
     }
 
@@ -107,14 +111,9 @@ impl Gemm {
         assert_eq!(w.encoding(), self.encoding, "{}: GEMM encoding", w.name());
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
         debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
-        let (pipeline, rows_per_tile, tokens_per_tile) = match &self.typed {
-            Some(typed) => (
-                &typed.pipeline,
-                typed.kernel.rows_per_workgroup,
-                typed.kernel.tokens_per_workgroup,
-            ),
-            _ => (&self.pipeline, ROWS_PER_TILE, TOKENS_PER_TILE),
-        };
+        let k = &self.kernel;
+        let (pipeline, rows_per_tile, tokens_per_tile) =
+            (&k.pipeline, k.rows_per_workgroup, k.tokens_per_workgroup);
         let token_tiles = n_tokens.div_ceil(tokens_per_tile);
         PreparedGemm(Dispatches::over_parts(
             device,

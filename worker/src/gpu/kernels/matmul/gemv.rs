@@ -2,7 +2,7 @@
 //! encoding.
 
 use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, TypedRowKernel, TypedRowPipeline,
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
@@ -69,10 +69,7 @@ pub struct GemvOptions {
 pub struct Gemv {
     ty: GgmlType,
     encoding: WeightEncoding,
-    layout: MatmulLayout,
-    pipeline: wgpu::ComputePipeline,
-    /// The typed row kernel (row layout only), which takes every weight of its type.
-    typed: Option<TypedRowPipeline>,
+    kernel: MatmulPipeline,
 }
 
 /// One GEMV with its bind groups made: record it any number of times with [`Self::encode`].
@@ -92,14 +89,18 @@ impl Gemv {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
-        let typed = TypedRowPipeline::new(device, "gemv rows", ty, layout, typed_row_kernel);
         let encoding = WeightEncoding::for_weights(ty, layout);
+        let generic = || {
+            Ok(MatmulPipeline {
+                pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
+                rows_per_workgroup: rows_per_workgroup(layout),
+                tokens_per_workgroup: 1,
+            })
+        };
         Ok(Self {
             ty,
             encoding,
-            layout,
-            pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
-            typed,
+            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_row_kernel, generic)?,
         })
     }
 
@@ -122,10 +123,8 @@ impl Gemv {
         assert_eq!(w.encoding(), self.encoding, "{}: GEMV encoding", w.name());
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
-        let (pipeline, rows_per_workgroup) = match &self.typed {
-            Some(typed) => (&typed.pipeline, typed.kernel.rows_per_workgroup),
-            _ => (&self.pipeline, rows_per_workgroup(self.layout)),
-        };
+        let (pipeline, rows_per_workgroup) =
+            (&self.kernel.pipeline, self.kernel.rows_per_workgroup);
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,

@@ -107,27 +107,34 @@ pub(crate) struct TypedRowKernel {
     pub tokens_per_workgroup: u32,
 }
 
-/// A [`TypedRowKernel`]'s pipeline.
-pub(crate) struct TypedRowPipeline {
-    pub kernel: TypedRowKernel,
+/// The pipeline a matrix product runs and how much of the output one workgroup covers.
+pub(crate) struct MatmulPipeline {
     pub pipeline: wgpu::ComputePipeline,
+    pub rows_per_workgroup: u32,
+    /// Tokens a workgroup covers (1 for a GEMV).
+    pub tokens_per_workgroup: u32,
 }
 
-impl TypedRowPipeline {
-    /// The typed kernel `kernels` has for `ty`, in the row layout only.
-    pub fn new(
+impl MatmulPipeline {
+    /// The typed kernel `typed` has for `ty` in the row layout, or else the generic kernel
+    /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
+    /// SwiftShader.
+    pub fn choose(
         device: &wgpu::Device,
         label: &str,
         ty: GgmlType,
         layout: MatmulLayout,
-        kernels: fn(GgmlType) -> Option<TypedRowKernel>,
-    ) -> Option<Self> {
-        if layout != MatmulLayout::RowPerInvocation {
-            return None;
+        typed: fn(GgmlType) -> Option<TypedRowKernel>,
+        generic: impl FnOnce() -> Result<Self, KernelError>,
+    ) -> Result<Self, KernelError> {
+        match typed(ty).filter(|_| layout == MatmulLayout::RowPerInvocation) {
+            Some(kernel) => Ok(Self {
+                pipeline: source_pipeline(device, &format!("{label} rows {ty}"), kernel.source),
+                rows_per_workgroup: kernel.rows_per_workgroup,
+                tokens_per_workgroup: kernel.tokens_per_workgroup,
+            }),
+            None => generic(),
         }
-        let kernel = kernels(ty)?;
-        let pipeline = source_pipeline(device, &format!("{label} {ty}"), kernel.source);
-        Some(Self { kernel, pipeline })
     }
 }
 
