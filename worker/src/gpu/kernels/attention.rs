@@ -147,8 +147,10 @@ pub struct AttentionBinding {
 impl Attention {
     /// `layout` sets the workgroup size: 64 on GPUs, 16 on software adapters, with 4 or 16
     /// output dimensions a lane. On SwiftShader that took SmolLM2's 30 attentions from 39 to
-    /// 12 ms of a decode step. (8 was wrong on lavapipe, Mesa 22.3, past 4000 positions; see
-    /// also [`MatmulLayout::reduction_workgroup`].)
+    /// 12 ms of a decode step, and one barrier per chunk of positions instead of six took them
+    /// from 27 to 22.5 ms at 70 positions. (8 would be 19 ms, but lavapipe, Mesa 22.3, is wrong
+    /// with it past 4000 positions, SwiftShader right; see also
+    /// [`MatmulLayout::reduction_workgroup`].)
     pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
         let source = attention_source(layout);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -7,8 +7,10 @@
 // attends to positions 0 ..= start_pos + t. Query head h reads KV head h / (n_heads / n_kv_heads).
 //
 // `attend`: one workgroup per (token, head). Positions are visited in chunks of WG (any length,
-// no array sized by the sequence), with an online softmax: a running max m, each lane's running
-// sum of exp(s - m) and the output accumulators rescaled by exp(m_old - m_new) per chunk.
+// no array sized by the sequence), with an online softmax: a running max m, the running sum l
+// of exp(s - m) and the output accumulators rescaled by exp(m_old - m_new) per chunk. Each lane
+// scores one position of the chunk; then every lane reads all the chunk's scores, so m and l
+// are the same in every lane and need no reduction.
 
 struct Shape {
     n_heads: u32,
@@ -47,7 +49,6 @@ const MAX_HEAD_DIM: u32 = 256u;
 const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> q_s: array<f32, MAX_HEAD_DIM>;
-var<workgroup> p_s: array<f32, WG>;
 var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
@@ -89,17 +90,16 @@ fn attend(
         }
         red[lane] = s;
         workgroupBarrier();
-        for (var half = WG / 2u; half > 0u; half = half >> 1u) {
-            if (lane < half) {
-                red[lane] = max(red[lane], red[lane + half]);
-            }
-            workgroupBarrier();
+        // Every lane reads the chunk's scores itself (no tree reduction, no second array): one
+        // barrier per chunk instead of log2(WG) + 2, which a CPU driver pays for in switches
+        // between the workgroup's SIMD groups.
+        let chunk = min(WG, n_pos - c0);
+        var m_new = m;
+        for (var c = 0u; c < chunk; c++) {
+            m_new = max(m_new, red[c]);
         }
-        let m_new = max(m, red[0]);
         let corr = exp(m - m_new);
-        let w = select(0.0, exp(s - m_new), p < n_pos);
-        p_s[lane] = w;
-        l = l * corr + w;
+        l *= corr;
         for (var j = 0u; j < ACC; j++) {
             if (j * WG >= hd) {
                 break;
@@ -107,10 +107,9 @@ fn attend(
             acc[j] *= corr;
         }
         m = m_new;
-        workgroupBarrier();
-        let chunk = min(WG, n_pos - c0);
         for (var c = 0u; c < chunk; c++) {
-            let pw = p_s[c];
+            let pw = exp(red[c] - m_new);
+            l += pw;
             let vb = (c0 + c) * row + kv_off;
             for (var j = 0u; j < ACC; j++) {
                 if (j * WG >= hd) {
@@ -122,19 +121,11 @@ fn attend(
                 }
             }
         }
-        // p_s and red are rewritten by the next chunk.
+        // red is rewritten by the next chunk.
         workgroupBarrier();
     }
 
-    red[lane] = l;
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half = half >> 1u) {
-        if (lane < half) {
-            red[lane] += red[lane + half];
-        }
-        workgroupBarrier();
-    }
-    let inv = 1.0 / red[0];
+    let inv = 1.0 / l;
     for (var j = 0u; j < ACC; j++) {
         let d = lane + j * WG;
         if (d < hd) {
