@@ -5,9 +5,10 @@
 //! buffers; nothing holds the whole model in memory. Only the small F32 tensors (norms, RoPE
 //! factors) are gathered on the CPU until complete.
 
+use super::model::Kernels;
 use super::weights::{LayerWeights, ModelWeights};
 use super::{EngineError, GpuModel, LoadOptions};
-use crate::gguf::{GgufHeader, TensorInfo};
+use crate::gguf::{GgmlType, GgufHeader, TensorInfo};
 use crate::gpu::kernels::matmul::MatmulLayout;
 use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding};
 use crate::model::{tensors, Config, LayerTensor, ModelError};
@@ -26,6 +27,21 @@ struct GpuDestination {
     ctx: Arc<GpuContext>,
     part_limit: u64,
     layout: MatmulLayout,
+    /// The matrices' weight types and the token embedding's, as the plan names them.
+    matrix_types: Vec<GgmlType>,
+    embedding_type: Option<GgmlType>,
+}
+
+impl GpuDestination {
+    /// The pipelines for the planned matrices (`None` before the plan names a token
+    /// embedding: the model then fails for the missing tensor).
+    fn kernels(&self) -> Result<Option<Kernels>, EngineError> {
+        let Some(embedding_type) = self.embedding_type else {
+            return Ok(None);
+        };
+        let types = self.matrix_types.iter().copied();
+        Kernels::new(&self.ctx, types, embedding_type).map(Some)
+    }
 }
 
 impl TensorDestination for GpuDestination {
@@ -41,6 +57,10 @@ impl TensorDestination for GpuDestination {
     ) -> Result<Sink, EngineError> {
         Ok(match role {
             TensorRole::Matrix => {
+                self.matrix_types.push(info.ggml_type);
+                if name == tensors::TOKEN_EMBD {
+                    self.embedding_type = Some(info.ggml_type);
+                }
                 let (cols, rows) = info.rows();
                 let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
                     return Err(EngineError::UnsupportedShape(format!(
@@ -78,6 +98,9 @@ pub struct ModelLoader {
     destination: GpuDestination,
     options: LoadOptions,
     stream: TensorStream<Sink>,
+    /// Built once the plan is made, while the weights stream in (boxed: the loader stays
+    /// small).
+    kernels: Option<Box<Kernels>>,
 }
 
 impl ModelLoader {
@@ -91,9 +114,12 @@ impl ModelLoader {
                 layout: MatmulLayout::for_adapter(&ctx),
                 ctx,
                 part_limit,
+                matrix_types: Vec::new(),
+                embedding_type: None,
             },
             options,
             stream: TensorStream::new(file_len),
+            kernels: None,
         }
     }
 
@@ -117,9 +143,14 @@ impl ModelLoader {
         self.stream.is_complete()
     }
 
-    /// Feeds the next bytes of the file.
+    /// Feeds the next bytes of the file. The push that completes the plan also starts building
+    /// the pipelines.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
-        self.stream.push(&mut self.destination, bytes)
+        self.stream.push(&mut self.destination, bytes)?;
+        if self.kernels.is_none() && self.stream.config().is_some() {
+            self.kernels = self.destination.kernels()?.map(Box::new);
+        }
+        Ok(())
     }
 
     /// Builds the model once every tensor arrived.
@@ -186,7 +217,13 @@ impl ModelLoader {
             rope_freqs: vectors.remove(tensors::ROPE_FREQS),
             layers,
         };
-        GpuModel::new(self.destination.ctx, config, weights, self.options)
+        GpuModel::new(
+            self.destination.ctx,
+            config,
+            weights,
+            self.kernels.map(|k| *k),
+            self.options,
+        )
     }
 }
 

@@ -9,13 +9,15 @@ use crate::gpu::kernels::{
     GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding,
     Rope, RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
 };
-use crate::gpu::{GpuContext, GpuWeight};
+use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::model::Config;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The pipelines, built once.
-pub(super) struct Kernels {
+/// The pipelines, built once: by the loader as soon as the header says which weight types
+/// the model has (so that a driver compiling them works while the weights still stream in; on
+/// SwiftShader in Chromium that is about half a second), or else with the model.
+pub(crate) struct Kernels {
     pub gemv: HashMap<GgmlType, Gemv>,
     pub gemm: HashMap<GgmlType, Gemm>,
     pub embedding: Embedding,
@@ -103,11 +105,45 @@ fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
     })
 }
 
-impl GpuModel {
+impl Kernels {
+    /// Every pipeline a model with matrices of `matrix_types` (the token embedding's among
+    /// them) needs on the adapter behind `ctx`.
     pub fn new(
+        ctx: &GpuContext,
+        matrix_types: impl IntoIterator<Item = GgmlType>,
+        embedding_type: GgmlType,
+    ) -> Result<Self, EngineError> {
+        let device = &ctx.device;
+        let layout = MatmulLayout::for_adapter(ctx);
+        let mut gemv = HashMap::new();
+        let mut gemm = HashMap::new();
+        for ty in matrix_types {
+            if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(ty) {
+                e.insert(Gemv::new(device, ty, layout)?);
+                gemm.insert(ty, Gemm::new(device, ty, layout)?);
+            }
+        }
+        let embedding_encoding = WeightEncoding::for_weights(embedding_type, layout);
+        Ok(Self {
+            gemv,
+            gemm,
+            embedding: Embedding::new(device, embedding_type, embedding_encoding)?,
+            rms_norm: RmsNorm::new(device, layout),
+            rope: Rope::new(device),
+            attention: Attention::new(device, layout),
+            swiglu: SwiGlu::new(device),
+            top_k: TopK::new(device, layout),
+        })
+    }
+}
+
+impl GpuModel {
+    /// `kernels` built early by the loader, or `None` to build them here.
+    pub(crate) fn new(
         ctx: Arc<GpuContext>,
         config: Config,
         weights: ModelWeights,
+        kernels: Option<Kernels>,
         options: LoadOptions,
     ) -> Result<Self, EngineError> {
         let device = &ctx.device;
@@ -141,28 +177,13 @@ impl GpuModel {
             .min((binding_limit / (4 * c.kv_dim() as u64)) as usize)
             .max(1);
 
-        let mut gemv = HashMap::new();
-        let mut gemm = HashMap::new();
-        let layout = MatmulLayout::for_adapter(&ctx);
-        for w in weights.matrices() {
-            if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(w.ty()) {
-                e.insert(Gemv::new(device, w.ty(), layout)?);
-                gemm.insert(w.ty(), Gemm::new(device, w.ty(), layout)?);
-            }
-        }
-        let kernels = Kernels {
-            gemv,
-            gemm,
-            embedding: Embedding::new(
-                device,
+        let kernels = match kernels {
+            Some(k) => k,
+            None => Kernels::new(
+                &ctx,
+                weights.matrices().map(|w| w.ty()),
                 weights.token_embd.ty(),
-                weights.token_embd.encoding(),
             )?,
-            rms_norm: RmsNorm::new(device, layout),
-            rope: Rope::new(device),
-            attention: Attention::new(device, layout),
-            swiglu: SwiGlu::new(device),
-            top_k: TopK::new(device, layout),
         };
 
         let n = max_batch as u64;
