@@ -12,6 +12,7 @@ use super::grid::dispatch_spread;
 use super::matmul::MatmulLayout;
 use super::params::{compute_pipeline_with, in_pass, shape_uniform};
 use crate::sampler::{Candidates, SamplerError};
+use std::sync::OnceLock;
 
 /// Logits per stage-1 workgroup (`SLOTS` in the shader) for `layout`: 1024 on GPUs, 256 on
 /// software adapters. A CPU driver zero-initialises a workgroup array element by element in the
@@ -42,10 +43,13 @@ struct Shape {
 }
 
 pub struct TopK {
+    module: wgpu::ShaderModule,
+    workgroup: f64,
     partial_top_k: wgpu::ComputePipeline,
     merge_top_k: wgpu::ComputePipeline,
-    partial_argmax: wgpu::ComputePipeline,
-    merge_argmax: wgpu::ComputePipeline,
+    /// The argmax pair (`k == 1`), built on first use: a chat never asks for it (greedy replies
+    /// take 2 candidates), and each pipeline is a compile (~0.1 s on SwiftShader).
+    argmax: OnceLock<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     max_per_dim: u32,
     /// Logits per stage-1 workgroup.
     chunk: u32,
@@ -53,6 +57,8 @@ pub struct TopK {
 
 /// Everything one top-K over one logits row needs, built once and reused every decode step.
 pub struct TopKBinding {
+    partial_pipeline: wgpu::ComputePipeline,
+    merge_pipeline: wgpu::ComputePipeline,
     partial: wgpu::BindGroup,
     merge: wgpu::BindGroup,
     shape: wgpu::Buffer,
@@ -115,13 +121,15 @@ impl TopK {
         });
         // On software adapters 16, not reduction_workgroup's 8: with 256-slot chunks lavapipe
         // (Mesa 22.3) merged wrongly at 8 (SwiftShader was right), as it did at 4 with 1024.
-        let wg = [("WG", layout.reduction_workgroup(256).max(16.0))];
+        let workgroup = layout.reduction_workgroup(256).max(16.0);
+        let wg = [("WG", workgroup)];
         let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &wg);
         Self {
             partial_top_k: pipeline("partial_top_k"),
             merge_top_k: pipeline("merge_top_k"),
-            partial_argmax: pipeline("partial_argmax"),
-            merge_argmax: pipeline("merge_argmax"),
+            argmax: OnceLock::new(),
+            module,
+            workgroup,
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
             chunk: slots(layout),
         }
@@ -177,7 +185,7 @@ impl TopK {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let (partial_pipeline, merge_pipeline) = self.pipelines(k);
+        let (partial_pipeline, merge_pipeline) = self.pipelines(device, k);
         let bind = |pipeline: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| {
             let entries: Vec<_> = entries
                 .iter()
@@ -198,6 +206,8 @@ impl TopK {
         );
         let merge = bind(merge_pipeline, &[(1, &partials), (2, &shape), (3, &output)]);
         TopKBinding {
+            partial_pipeline: partial_pipeline.clone(),
+            merge_pipeline: merge_pipeline.clone(),
             partial,
             merge,
             shape,
@@ -208,9 +218,19 @@ impl TopK {
         }
     }
 
-    fn pipelines(&self, k: u32) -> (&wgpu::ComputePipeline, &wgpu::ComputePipeline) {
+    fn pipelines(
+        &self,
+        device: &wgpu::Device,
+        k: u32,
+    ) -> (&wgpu::ComputePipeline, &wgpu::ComputePipeline) {
         if k == 1 {
-            (&self.partial_argmax, &self.merge_argmax)
+            let (partial, merge) = self.argmax.get_or_init(|| {
+                let wg = [("WG", self.workgroup)];
+                let pipeline =
+                    |entry: &str| compute_pipeline_with(device, &self.module, entry, entry, &wg);
+                (pipeline("partial_argmax"), pipeline("merge_argmax"))
+            });
+            (partial, merge)
         } else {
             (&self.partial_top_k, &self.merge_top_k)
         }
@@ -219,7 +239,7 @@ impl TopK {
     /// Records both stages into an open compute pass.
     pub fn encode_into(&self, pass: &mut wgpu::ComputePass<'_>, binding: &TopKBinding) {
         debug_assert_eq!(binding.n_partials, binding.vocab.div_ceil(self.chunk));
-        let (partial, merge) = self.pipelines(binding.k);
+        let (partial, merge) = (&binding.partial_pipeline, &binding.merge_pipeline);
         dispatch_spread(
             pass,
             partial,
