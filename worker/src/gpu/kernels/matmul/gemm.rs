@@ -34,7 +34,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
                 include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q8_0_words.wgsl")
             ),
-            rows_per_workgroup: 16 * 4,
+            rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 4,
         }),
         // Reads WeightEncoding::Q6KBytes.
@@ -45,7 +45,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
                 include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q6_k_bytes.wgsl")
             ),
-            rows_per_workgroup: 16 * 4,
+            rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 4,
         }),
         _ => None,

@@ -1,11 +1,12 @@
 // GEMM for prefill on software adapters, Q6_K weights re-encoded at upload to one byte per
-// level: the arithmetic of gemv_rows_q6_k_bytes.wgsl (read it first) for 4 rows × 4 tokens per
-// invocation, the tokens as the components of a vec4 (gemm_tokens.wgsl), so each weight word is
-// read and taken apart once for 4 tokens and each x read serves 4 rows. A workgroup covers
-// 64 rows × 4 tokens. Concatenated after gemm_io.wgsl, byte_lanes.wgsl and gemm_tokens.wgsl.
+// level: the arithmetic of gemv_rows_q6_k_bytes.wgsl (read it first) for 16 rows × 4 tokens
+// per invocation, the tokens as the components of a vec4 (gemm_tokens.wgsl), so each weight
+// word is read and taken apart once for 4 tokens and each x read serves 16 rows (see
+// gemm_rows_q8_0_words.wgsl). A workgroup covers 128 rows × 4 tokens. Concatenated after
+// gemm_io.wgsl, byte_lanes.wgsl and gemm_tokens.wgsl.
 
-const WG: u32 = 16u;
-const ROWS: u32 = 4u;
+const WG: u32 = 8u;
+const ROWS: u32 = 16u;
 const BLOCK_WORDS: u32 = 80u;
 
 @compute @workgroup_size(WG)
@@ -26,36 +27,44 @@ fn main(
     }
     let row_words = p.cols / 256u * BLOCK_WORDS;
     // Rows and tokens past the end read the last one again and are not stored.
-    let rows = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.rows - 1u)) * row_words;
+    let last = vec4<u32>(p.rows - 1u);
+    let rows_a = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), last) * row_words;
+    let rows_b = min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), last) * row_words;
+    let rows_c = min(vec4<u32>(first) + vec4<u32>(8u, 9u, 10u, 11u), last) * row_words;
+    let rows_d = min(vec4<u32>(first) + vec4<u32>(12u, 13u, 14u, 15u), last) * row_words;
     let tokens = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_tokens - 1u)) * p.cols;
-    var acc = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var acc_a = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var acc_b = acc_a;
+    var acc_c = acc_a;
+    var acc_d = acc_a;
     var k = 0u;
     for (var o = 0u; o < row_words; o += BLOCK_WORDS) {
         for (var s = 0u; s < 16u; s++) {
             // Row r's sums for each token in column r.
-            var sums = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+            var sa = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+            var sb = sa;
+            var sc = sa;
+            var sd = sa;
             var xsum = vec4<f32>(0.0);
             for (var j = 0u; j < 4u; j++) {
                 let xr = xs4(tokens, k + 16u * s + 4u * j);
                 xsum += token_sums(xr);
                 let xs = scaled(xr);
-                let w = words(rows, o + 4u * s + j);
-                sums[0] += token_dots(word_lanes(w.x), xs);
-                sums[1] += token_dots(word_lanes(w.y), xs);
-                sums[2] += token_dots(word_lanes(w.z), xs);
-                sums[3] += token_dots(word_lanes(w.w), xs);
+                sa = add_dots(sa, words(rows_a, o + 4u * s + j), xs);
+                sb = add_dots(sb, words(rows_b, o + 4u * s + j), xs);
+                sc = add_dots(sc, words(rows_c, o + 4u * s + j), xs);
+                sd = add_dots(sd, words(rows_d, o + 4u * s + j), xs);
             }
             let offset = 32.0 * xsum;
-            let scale = bitcast<vec4<f32>>(words(rows, o + 64u + s));
-            acc[0] += scale.x * (sums[0] - offset);
-            acc[1] += scale.y * (sums[1] - offset);
-            acc[2] += scale.z * (sums[2] - offset);
-            acc[3] += scale.w * (sums[3] - offset);
+            acc_a = add_scaled(acc_a, bitcast<vec4<f32>>(words(rows_a, o + 64u + s)), sa, offset);
+            acc_b = add_scaled(acc_b, bitcast<vec4<f32>>(words(rows_b, o + 64u + s)), sb, offset);
+            acc_c = add_scaled(acc_c, bitcast<vec4<f32>>(words(rows_c, o + 64u + s)), sc, offset);
+            acc_d = add_scaled(acc_d, bitcast<vec4<f32>>(words(rows_d, o + 64u + s)), sd, offset);
         }
         k += 256u;
     }
-    store(first, t0, acc[0]);
-    store(first + 1u, t0, acc[1]);
-    store(first + 2u, t0, acc[2]);
-    store(first + 3u, t0, acc[3]);
+    store4(first, t0, acc_a);
+    store4(first + 4u, t0, acc_b);
+    store4(first + 8u, t0, acc_c);
+    store4(first + 12u, t0, acc_d);
 }

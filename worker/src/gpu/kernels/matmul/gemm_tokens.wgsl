@@ -33,3 +33,31 @@ fn store(row: u32, t0: u32, v: vec4<f32>) {
         store_y(t0 + j, row, v[j]);
     }
 }
+
+// Rows row..row+3 (column r of `v` for row + r).
+fn store4(row: u32, t0: u32, v: mat4x4<f32>) {
+    store(row, t0, v[0]);
+    store(row + 1u, t0, v[1]);
+    store(row + 2u, t0, v[2]);
+    store(row + 3u, t0, v[3]);
+}
+
+// s + each of the 4 rows' words `w` against every token's scaled x (column r for w[r]).
+fn add_dots(s: mat4x4<f32>, w: vec4<u32>, xs: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        s[0] + token_dots(word_lanes(w.x), xs),
+        s[1] + token_dots(word_lanes(w.y), xs),
+        s[2] + token_dots(word_lanes(w.z), xs),
+        s[3] + token_dots(word_lanes(w.w), xs),
+    );
+}
+
+// acc + each row's sums less `offset` (per token), times its scale c.
+fn add_scaled(acc: mat4x4<f32>, c: vec4<f32>, s: mat4x4<f32>, offset: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        acc[0] + c.x * (s[0] - offset),
+        acc[1] + c.y * (s[1] - offset),
+        acc[2] + c.z * (s[2] - offset),
+        acc[3] + c.w * (s[3] - offset),
+    );
+}
