@@ -1,9 +1,11 @@
-//! Weight tensors on the GPU, kept in their GGUF encoding (Q6_K stays Q6_K) and dequantized on
-//! the fly by the kernels in `kernels::matmul` and `kernels::embedding`.
+//! Weight tensors on the GPU, kept quantized (Q6_K stays 6-bit) and dequantized on the fly by
+//! the kernels in `kernels::matmul` and `kernels::embedding`.
 //!
 //! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
-//! file, or re-encoded as it arrives for the kernels of software adapters ([`WeightEncoding`]). When it is larger than one storage binding may be, it is split by rows into several
-//! buffers ("parts"), one binding each; kernels are dispatched once per part.
+//! file on GPUs; on software adapters Q8_0 and Q6_K are re-encoded block by block as they arrive
+//! into layouts a CPU driver reads faster ([`WeightEncoding`]). When it is larger than one
+//! storage binding may be, it is split by rows into several buffers ("parts"), one binding each;
+//! kernels are dispatched once per part.
 //!
 //! Alignment: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
 //! shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and blocks need
