@@ -21,3 +21,35 @@ fn words(rows: vec4<u32>, at: u32) -> vec4<u32> {
 fn word_lanes(w: u32) -> vec4<f32> {
     return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w) & LANE_MASK));
 }
+
+// Each of 4 rows' word (w) against the same x, scaled to the byte lanes: one sum per row.
+fn row_dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(
+        dot(word_lanes(w.x), xs),
+        dot(word_lanes(w.y), xs),
+        dot(word_lanes(w.z), xs),
+        dot(word_lanes(w.w), xs),
+    );
+}
+
+// The word offsets of an invocation's 16 rows, 4 to a group (the typed kernels take 16 rows:
+// every x read, a gather on a CPU driver, then serves 16 rows).
+struct Rows16 {
+    a: vec4<u32>,
+    b: vec4<u32>,
+    c: vec4<u32>,
+    d: vec4<u32>,
+}
+
+// Rows first..first+15 of a part of `rows` rows, each `row_words` long. Rows past the end read
+// the last row again (and are not stored).
+fn rows16(first: u32, rows: u32, row_words: u32) -> Rows16 {
+    let last = vec4<u32>(rows - 1u);
+    let r = vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);
+    return Rows16(
+        min(r, last) * row_words,
+        min(r + 4u, last) * row_words,
+        min(r + 8u, last) * row_words,
+        min(r + 12u, last) * row_words,
+    );
+}

@@ -33,11 +33,7 @@ fn main(
     }
     let row_words = p.cols / 32u * BLOCK_WORDS;
     // Rows and tokens past the end read the last one again and are not stored.
-    let last = vec4<u32>(p.rows - 1u);
-    let rows_a = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), last) * row_words;
-    let rows_b = min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), last) * row_words;
-    let rows_c = min(vec4<u32>(first) + vec4<u32>(8u, 9u, 10u, 11u), last) * row_words;
-    let rows_d = min(vec4<u32>(first) + vec4<u32>(12u, 13u, 14u, 15u), last) * row_words;
+    let rows = rows16(first, p.rows, row_words);
     let tokens = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_tokens - 1u)) * p.cols;
     var acc_a = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var acc_b = acc_a;
@@ -54,16 +50,16 @@ fn main(
             let xr = xs4(tokens, k + 4u * j);
             bias += biased(xr);
             let xs = scaled(xr);
-            sa = add_dots(sa, words(rows_a, o + j), xs);
-            sb = add_dots(sb, words(rows_b, o + j), xs);
-            sc = add_dots(sc, words(rows_c, o + j), xs);
-            sd = add_dots(sd, words(rows_d, o + j), xs);
+            sa = add_dots(sa, words(rows.a, o + j), xs);
+            sb = add_dots(sb, words(rows.b, o + j), xs);
+            sc = add_dots(sc, words(rows.c, o + j), xs);
+            sd = add_dots(sd, words(rows.d, o + j), xs);
         }
         let b = 128.0 * bias;
-        acc_a = add_scaled(acc_a, bitcast<vec4<f32>>(words(rows_a, o + 8u)), sa, b);
-        acc_b = add_scaled(acc_b, bitcast<vec4<f32>>(words(rows_b, o + 8u)), sb, b);
-        acc_c = add_scaled(acc_c, bitcast<vec4<f32>>(words(rows_c, o + 8u)), sc, b);
-        acc_d = add_scaled(acc_d, bitcast<vec4<f32>>(words(rows_d, o + 8u)), sd, b);
+        acc_a = add_scaled(acc_a, bitcast<vec4<f32>>(words(rows.a, o + 8u)), sa, b);
+        acc_b = add_scaled(acc_b, bitcast<vec4<f32>>(words(rows.b, o + 8u)), sb, b);
+        acc_c = add_scaled(acc_c, bitcast<vec4<f32>>(words(rows.c, o + 8u)), sc, b);
+        acc_d = add_scaled(acc_d, bitcast<vec4<f32>>(words(rows.d, o + 8u)), sd, b);
         k += 32u;
     }
     store4(first, t0, acc_a);

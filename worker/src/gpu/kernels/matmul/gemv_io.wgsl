@@ -33,3 +33,13 @@ fn store_y(row: u32, v: f32) {
         }
     }
 }
+
+// Rows first..first+15 of the part, 4 to a vec4 (rows past its end are skipped).
+fn store_rows16(first: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
+    for (var r = 0u; r < 4u; r++) {
+        store_y(first + r, a[r]);
+        store_y(first + 4u + r, b[r]);
+        store_y(first + 8u + r, c[r]);
+        store_y(first + 12u + r, d[r]);
+    }
+}

@@ -13,15 +13,6 @@ const WG: u32 = 8u;
 const ROWS: u32 = 16u;
 const BLOCK_WORDS: u32 = 80u;
 
-fn dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(
-        dot(word_lanes(w.x), xs),
-        dot(word_lanes(w.y), xs),
-        dot(word_lanes(w.z), xs),
-        dot(word_lanes(w.w), xs),
-    );
-}
-
 @compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -33,12 +24,7 @@ fn main(
         return;
     }
     let row_words = p.cols / 256u * BLOCK_WORDS;
-    // Rows past the end read the last row again and are not stored.
-    let last = vec4<u32>(p.rows - 1u);
-    let ra = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), last) * row_words;
-    let rb = min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), last) * row_words;
-    let rc = min(vec4<u32>(first) + vec4<u32>(8u, 9u, 10u, 11u), last) * row_words;
-    let rd = min(vec4<u32>(first) + vec4<u32>(12u, 13u, 14u, 15u), last) * row_words;
+    let rows = rows16(first, p.rows, row_words);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
@@ -56,24 +42,19 @@ fn main(
                 xsum += xr;
                 let xs = xr * LANE_SCALE;
                 let at = o + 4u * s + j;
-                sa += dots(words(ra, at), xs);
-                sb += dots(words(rb, at), xs);
-                sc += dots(words(rc, at), xs);
-                sd += dots(words(rd, at), xs);
+                sa += row_dots(words(rows.a, at), xs);
+                sb += row_dots(words(rows.b, at), xs);
+                sc += row_dots(words(rows.c, at), xs);
+                sd += row_dots(words(rows.d, at), xs);
             }
             let offset = 32.0 * (xsum.x + xsum.y + xsum.z + xsum.w);
             let scale = o + 64u + s;
-            acc_a += bitcast<vec4<f32>>(words(ra, scale)) * (sa - offset);
-            acc_b += bitcast<vec4<f32>>(words(rb, scale)) * (sb - offset);
-            acc_c += bitcast<vec4<f32>>(words(rc, scale)) * (sc - offset);
-            acc_d += bitcast<vec4<f32>>(words(rd, scale)) * (sd - offset);
+            acc_a += bitcast<vec4<f32>>(words(rows.a, scale)) * (sa - offset);
+            acc_b += bitcast<vec4<f32>>(words(rows.b, scale)) * (sb - offset);
+            acc_c += bitcast<vec4<f32>>(words(rows.c, scale)) * (sc - offset);
+            acc_d += bitcast<vec4<f32>>(words(rows.d, scale)) * (sd - offset);
         }
         xb += 256u;
     }
-    for (var r = 0u; r < 4u; r++) {
-        store_y(first + r, acc_a[r]);
-        store_y(first + 4u + r, acc_b[r]);
-        store_y(first + 8u + r, acc_c[r]);
-        store_y(first + 12u + r, acc_d[r]);
-    }
+    store_rows16(first, acc_a, acc_b, acc_c, acc_d);
 }

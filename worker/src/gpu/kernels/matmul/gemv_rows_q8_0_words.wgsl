@@ -19,15 +19,6 @@ const WG: u32 = 8u;
 const ROWS: u32 = 16u;
 const BLOCK_WORDS: u32 = 9u;
 
-fn dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(
-        dot(word_lanes(w.x), xs),
-        dot(word_lanes(w.y), xs),
-        dot(word_lanes(w.z), xs),
-        dot(word_lanes(w.w), xs),
-    );
-}
-
 @compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -39,12 +30,7 @@ fn main(
         return;
     }
     let row_words = p.cols / 32u * BLOCK_WORDS;
-    // Rows past the end read the last row again and are not stored.
-    let last = vec4<u32>(p.rows - 1u);
-    let ra = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), last) * row_words;
-    let rb = min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), last) * row_words;
-    let rc = min(vec4<u32>(first) + vec4<u32>(8u, 9u, 10u, 11u), last) * row_words;
-    let rd = min(vec4<u32>(first) + vec4<u32>(12u, 13u, 14u, 15u), last) * row_words;
+    let rows = rows16(first, p.rows, row_words);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
@@ -60,22 +46,17 @@ fn main(
             let xr = x4(xb + 4u * j);
             biased += xr;
             let xs = xr * LANE_SCALE;
-            sa += dots(words(ra, o + j), xs);
-            sb += dots(words(rb, o + j), xs);
-            sc += dots(words(rc, o + j), xs);
-            sd += dots(words(rd, o + j), xs);
+            sa += row_dots(words(rows.a, o + j), xs);
+            sb += row_dots(words(rows.b, o + j), xs);
+            sc += row_dots(words(rows.c, o + j), xs);
+            sd += row_dots(words(rows.d, o + j), xs);
         }
         let bias = 128.0 * dot(biased, BIASED_LANES);
-        acc_a += bitcast<vec4<f32>>(words(ra, o + 8u)) * (sa - bias);
-        acc_b += bitcast<vec4<f32>>(words(rb, o + 8u)) * (sb - bias);
-        acc_c += bitcast<vec4<f32>>(words(rc, o + 8u)) * (sc - bias);
-        acc_d += bitcast<vec4<f32>>(words(rd, o + 8u)) * (sd - bias);
+        acc_a += bitcast<vec4<f32>>(words(rows.a, o + 8u)) * (sa - bias);
+        acc_b += bitcast<vec4<f32>>(words(rows.b, o + 8u)) * (sb - bias);
+        acc_c += bitcast<vec4<f32>>(words(rows.c, o + 8u)) * (sc - bias);
+        acc_d += bitcast<vec4<f32>>(words(rows.d, o + 8u)) * (sd - bias);
         xb += 32u;
     }
-    for (var r = 0u; r < 4u; r++) {
-        store_y(first + r, acc_a[r]);
-        store_y(first + 4u + r, acc_b[r]);
-        store_y(first + 8u + r, acc_c[r]);
-        store_y(first + 12u + r, acc_d[r]);
-    }
+    store_rows16(first, acc_a, acc_b, acc_c, acc_d);
 }
