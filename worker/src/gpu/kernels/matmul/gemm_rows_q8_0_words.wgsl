@@ -21,13 +21,9 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let group = wg.x + wg.y * groups.x;
-    let token_tiles = (p.n_tokens + TOKENS - 1u) / TOKENS;
-    if (group >= p.row_tiles * token_tiles) {
-        return;
-    }
-    let first = ((group % p.row_tiles) * WG + lane) * ROWS;
-    let t0 = (group / p.row_tiles) * TOKENS;
+    let tile = invocation_tile(wg.x + wg.y * groups.x, lane, WG, ROWS);
+    let first = tile.x;
+    let t0 = tile.y;
     if (first >= p.rows) {
         return;
     }

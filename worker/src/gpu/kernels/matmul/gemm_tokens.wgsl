@@ -5,6 +5,17 @@
 
 const TOKENS: u32 = 4u;
 
+// The first row and first token of invocation `lane` of workgroup `group` (row tiles vary
+// fastest), for workgroups of `size` invocations taking `rows` rows each. The row is past the
+// part's end when the invocation has nothing to do.
+fn invocation_tile(group: u32, lane: u32, size: u32, rows: u32) -> vec2<u32> {
+    let token_tiles = (p.n_tokens + TOKENS - 1u) / TOKENS;
+    if (group >= p.row_tiles * token_tiles) {
+        return vec2<u32>(p.rows, 0u);
+    }
+    return vec2<u32>(((group % p.row_tiles) * size + lane) * rows, (group / p.row_tiles) * TOKENS);
+}
+
 // A word's lanes (byte_lanes.wgsl) against each token's scaled x: one component per token.
 fn token_dots(lanes: vec4<f32>, x: mat4x4<f32>) -> vec4<f32> {
     return vec4<f32>(dot(lanes, x[0]), dot(lanes, x[1]), dot(lanes, x[2]), dot(lanes, x[3]));
