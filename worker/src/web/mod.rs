@@ -2,7 +2,9 @@
 //! answers with `FromWorker`. `public/worker.js` calls [`start`] once the wasm is initialised.
 //!
 //! Requests run one at a time in arrival order (a load, then replies), except `cancel`, which
-//! acts at once: it marks the request so the running loop stops at its next token or chunk.
+//! acts at once: it marks the request so the running loop stops at its next token or chunk, and
+//! the WebGPU self-test the page sends when it starts, which runs beside the queue so that a
+//! load asked for at once does not wait for it (a CPU load needs no GPU at all).
 
 mod backend;
 mod errors;
@@ -26,6 +28,9 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 #[derive(Default)]
 struct State {
     gpu: Option<Arc<GpuContext>>,
+    /// While a request acquires the GPU device: the others that asked for it meanwhile, woken
+    /// when it is done (so there is only ever one device).
+    gpu_waiters: Option<Vec<futures_channel::oneshot::Sender<()>>>,
     /// `None` while a request has taken it out to run.
     session: Option<ChatSession<LoadedModel>>,
     queue: VecDeque<ToWorker>,
@@ -124,6 +129,10 @@ fn keep_loaded(id: u32, result: Result<(ChatSession<LoadedModel>, FromWorker), F
 fn receive(request: ToWorker) {
     if let ToWorker::Cancel { id } = request {
         cancel(id);
+        return;
+    }
+    if let ToWorker::GpuSelfTest { .. } = request {
+        wasm_bindgen_futures::spawn_local(handle(request));
         return;
     }
     let start = STATE.with(|s| {
@@ -261,9 +270,50 @@ async fn handle(request: ToWorker) {
 /// The GPU device, acquired on first use. A lost device is forgotten (with the model on it),
 /// so the next request starts afresh.
 async fn gpu() -> Result<Arc<GpuContext>, Failure> {
-    if let Some(gpu) = STATE.with(|s| s.borrow().gpu.clone()) {
-        return Ok(gpu);
+    loop {
+        // Taken, or being acquired by another request (the self-test runs beside the queue):
+        // wait for that one, then look again (after a failure, this request tries itself).
+        let wait = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(gpu) = &s.gpu {
+                return Err(gpu.clone());
+            }
+            Ok(match &mut s.gpu_waiters {
+                Some(waiters) => {
+                    let (tx, rx) = futures_channel::oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    s.gpu_waiters = Some(Vec::new());
+                    None
+                }
+            })
+        });
+        match wait {
+            Err(gpu) => return Ok(gpu),
+            Ok(Some(done)) => {
+                let _ = done.await;
+            }
+            Ok(None) => break,
+        }
     }
+    let result = acquire_gpu().await;
+    let waiters = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if let Ok(gpu) = &result {
+            s.gpu = Some(gpu.clone());
+        }
+        s.gpu_waiters.take().unwrap_or_default()
+    });
+    for waiter in waiters {
+        let _ = waiter.send(());
+    }
+    result
+}
+
+/// Requests the adapter and device, and routes their errors and loss to the page.
+async fn acquire_gpu() -> Result<Arc<GpuContext>, Failure> {
     // The engine's API takes an `Arc` (natively it is shared across threads); in the browser
     // there is one thread and WebGPU handles are not `Send`.
     #[allow(clippy::arc_with_non_send_sync)]
@@ -293,6 +343,5 @@ async fn gpu() -> Result<Arc<GpuContext>, Failure> {
             ),
         );
     });
-    STATE.with(|s| s.borrow_mut().gpu = Some(gpu.clone()));
     Ok(gpu)
 }
