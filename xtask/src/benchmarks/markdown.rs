@@ -56,7 +56,8 @@ fn what_is_measured(md: &mut String, b: &Benchmarks) {
          one Chromium run on {} ({:.0} MB). Each engine starts in a fresh browser profile: a \
          cold load (from the server; Hearth through its service worker into IndexedDB, wllama \
          into its cache in the origin private file system), a warm load after a reload (from \
-         that storage), then one greedy reply of {} new tokens to the same chat{prompt}, \
+         that storage; for Hearth once the app's own load of the stored model, which a reload \
+         starts, has finished), then one greedy reply of {} new tokens to the same chat{prompt}, \
          rendered with the model's chat template. Hearth is asked for its GPU backend (WebGPU) \
          and for its CPU backend (wasm SIMD); the table says where each load actually ran. wllama \
          (llama.cpp compiled to wasm) runs on the CPU with 1 thread and with 2 (the page is \
