@@ -3,7 +3,7 @@
 //! table's split parts (Llama 3's 128256 × 2048 Q6_K table is 215 MB, above lavapipe's 128 MB
 //! binding): one dispatch per part, each writing the tokens whose rows it holds.
 
-use super::matmul::{weight_pipeline, Dispatches, KernelError};
+use super::matmul::{source_pipeline, texel_source, weight_pipeline, Dispatches, KernelError};
 use super::params::in_pass;
 use crate::gguf::GgmlType;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -35,10 +35,14 @@ impl Embedding {
         ty: GgmlType,
         encoding: WeightEncoding,
     ) -> Result<Self, KernelError> {
+        let pipeline = match texel_source(include_str!("embedding_texels.wgsl"), encoding) {
+            Some(source) => source_pipeline(device, &format!("embedding texels {ty}"), &source),
+            None => weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
+        };
         Ok(Self {
             ty,
             encoding,
-            pipeline: weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
+            pipeline,
         })
     }
 
@@ -76,10 +80,17 @@ impl Embedding {
             ids,
             out,
             |part| {
-                (
-                    vec![n_tokens, table.cols(), part.first_row, part.rows],
+                let params = vec![
                     n_tokens,
-                )
+                    table.cols(),
+                    part.first_row,
+                    part.rows,
+                    part.line_runs(),
+                    0,
+                    0,
+                    0,
+                ];
+                (params, n_tokens)
             },
         ))
     }

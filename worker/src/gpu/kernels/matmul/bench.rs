@@ -106,7 +106,22 @@ pub fn measure_gemv(
         gemv.encode(&mut pass);
     })?;
 
-    let largest = w.parts().iter().map(|p| p.buffer.size()).max().unwrap_or(4);
+    // The copy reads as many bytes as the weights take (from buffers of that size when the
+    // weights are in textures).
+    let sources: Vec<wgpu::Buffer> = w
+        .parts()
+        .iter()
+        .map(|part| match part.buffer() {
+            Some(buffer) => buffer.clone(),
+            None => device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("bench copy source"),
+                size: part.allocated_bytes().next_multiple_of(4),
+                usage: wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+        })
+        .collect();
+    let largest = sources.iter().map(wgpu::Buffer::size).max().unwrap_or(4);
     let copy_dst = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("bench copy"),
         size: largest,
@@ -114,8 +129,8 @@ pub fn measure_gemv(
         mapped_at_creation: false,
     });
     let copy_seconds = time_per_repeat(ctx, repeats, |encoder| {
-        for part in w.parts() {
-            encoder.copy_buffer_to_buffer(&part.buffer, 0, &copy_dst, 0, part.buffer.size());
+        for source in &sources {
+            encoder.copy_buffer_to_buffer(source, 0, &copy_dst, 0, source.size());
         }
     })?;
     Ok(GemvThroughput {

@@ -1,9 +1,7 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
-};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TexelKernel};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -24,33 +22,17 @@ fn skeleton(layout: MatmulLayout) -> &'static str {
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
-fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
-    match ty {
-        // Reads WeightEncoding::Q8_0Words.
-        GgmlType::Q8_0 => Some(TypedRowKernel {
-            source: concat!(
-                include_str!("gemm_io.wgsl"),
-                include_str!("byte_lanes.wgsl"),
-                include_str!("gemm_tokens.wgsl"),
-                include_str!("gemm_rows_q8_0_words.wgsl")
-            ),
-            rows_per_workgroup: 8 * 16,
-            tokens_per_workgroup: 4,
-        }),
-        // Reads WeightEncoding::Q6KBytes.
-        GgmlType::Q6K => Some(TypedRowKernel {
-            source: concat!(
-                include_str!("gemm_io.wgsl"),
-                include_str!("byte_lanes.wgsl"),
-                include_str!("gemm_tokens.wgsl"),
-                include_str!("gemm_rows_q6_k_bytes.wgsl")
-            ),
-            rows_per_workgroup: 8 * 16,
-            tokens_per_workgroup: 4,
-        }),
-        _ => None,
-    }
-}
+/// Reads weights in texel runs (`WeightEncoding::Q6KTexels`, `Q8_0Texels`).
+const TEXEL_KERNEL: TexelKernel = TexelKernel {
+    skeleton: concat!(
+        include_str!("gemm_io.wgsl"),
+        include_str!("byte_lanes.wgsl"),
+        include_str!("gemm_tokens.wgsl"),
+        include_str!("gemm_texels.wgsl")
+    ),
+    rows_per_workgroup: 8 * 16,
+    tokens_per_workgroup: 4,
+};
 
 /// The GEMM pipeline for one weight type.
 pub struct Gemm {
@@ -86,7 +68,7 @@ impl Gemm {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_row_kernel, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemm", ty, encoding, TEXEL_KERNEL, generic)?,
         })
     }
 
@@ -133,7 +115,7 @@ impl Gemm {
                     n_tokens,
                     w.rows(),
                     row_tiles,
-                    0,
+                    part.line_runs(),
                 ];
                 (params, row_tiles * token_tiles)
             },
@@ -264,7 +246,9 @@ mod tests {
         assert!(parts >= 3);
         let parts = check(GgmlType::Q8_0, 500, 576, 4, 64 * 1024, 65535, false);
         assert!(parts >= 3);
-        // The typed Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
+        // Texture lines that end mid-group (gemv.rs's texel_runs_wrap_lines_inside_row_groups).
+        check(GgmlType::Q6K, 1000, 2048, 5, 1 << 20, 65535, true);
+        // The texel Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
         let parts = check(GgmlType::Q8_0, 101, 576, 7, 40 * 1024, 65535, true);
         assert!(parts >= 2);
     }

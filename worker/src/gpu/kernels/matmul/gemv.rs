@@ -1,9 +1,7 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
-};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TexelKernel};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -28,31 +26,16 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
-fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
-    match ty {
-        // Reads WeightEncoding::Q8_0Words.
-        GgmlType::Q8_0 => Some(TypedRowKernel {
-            source: concat!(
-                include_str!("gemv_io.wgsl"),
-                include_str!("byte_lanes.wgsl"),
-                include_str!("gemv_rows_q8_0_words.wgsl")
-            ),
-            rows_per_workgroup: 8 * 16,
-            tokens_per_workgroup: 1,
-        }),
-        // Reads WeightEncoding::Q6KBytes.
-        GgmlType::Q6K => Some(TypedRowKernel {
-            source: concat!(
-                include_str!("gemv_io.wgsl"),
-                include_str!("byte_lanes.wgsl"),
-                include_str!("gemv_rows_q6_k_bytes.wgsl")
-            ),
-            rows_per_workgroup: 8 * 16,
-            tokens_per_workgroup: 1,
-        }),
-        _ => None,
-    }
-}
+/// Reads weights in texel runs (`WeightEncoding::Q6KTexels`, `Q8_0Texels`).
+const TEXEL_KERNEL: TexelKernel = TexelKernel {
+    skeleton: concat!(
+        include_str!("gemv_io.wgsl"),
+        include_str!("byte_lanes.wgsl"),
+        include_str!("gemv_texels.wgsl")
+    ),
+    rows_per_workgroup: 8 * 16,
+    tokens_per_workgroup: 1,
+};
 
 /// Options of one GEMV. Offsets count f32 elements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,7 +83,7 @@ impl Gemv {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_row_kernel, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemv", ty, encoding, TEXEL_KERNEL, generic)?,
         })
     }
 
@@ -141,7 +124,7 @@ impl Gemv {
                     options.accumulate as u32,
                     options.x_offset,
                     options.y_offset,
-                    0,
+                    part.line_runs(),
                     0,
                 ];
                 (params, part.rows.div_ceil(rows_per_workgroup))
@@ -310,7 +293,19 @@ mod tests {
     }
 
     #[test]
-    fn typed_row_kernels_at_model_shapes_with_the_residual_add() {
+    fn texel_runs_wrap_lines_inside_row_groups() {
+        // Texture lines end mid-group: Q6_K rows of 128 runs in 1 MB parts of 4 lines (about
+        // 800 runs each on a 16384-texel adapter, 409 on an 8192 one); Q8_0 rows of 256 runs.
+        let parts = check(Case {
+            max_part: 1 << 20,
+            ..case(GgmlType::Q6K, 1000, 2048)
+        });
+        assert!(parts >= 2, "{parts} parts");
+        check(case(GgmlType::Q8_0, 300, 8192));
+    }
+
+    #[test]
+    fn texel_kernels_at_model_shapes_with_the_residual_add() {
         // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
         // pairs), split so that parts start mid-matrix; rows not a multiple of 8.
         for (ty, rows, cols, max_part) in [

@@ -9,11 +9,10 @@
 //! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
-//! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
-//! `gemv_rows_q8_0_words.wgsl`, `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
-//! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q8_0 and
-//! Q6_K weights are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes
-//! that layout.
+//! serves) are stored in texel runs in textures ([`WeightEncoding`]) and go instead to the
+//! texel kernels ([`TexelKernel`]: `gemv_texels.wgsl`, `gemm_texels.wgsl`, built with the
+//! type's `texels_<type>.wgsl` snippet and `texels.wgsl`), whose headers say what costs on a
+//! CPU driver; `../embedding_texels.wgsl` looks rows up there.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
@@ -28,7 +27,7 @@ pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
 pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
 pub use layout::MatmulLayout;
 
-pub(crate) use super::params::bind_buffers;
+use super::params::bind_resources;
 use super::params::{compute_pipeline, uniform_buffer};
 use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
@@ -36,18 +35,11 @@ use crate::gpu::{GpuWeight, WeightEncoding, WeightPart};
 
 const COMMON: &str = include_str!("common.wgsl");
 
-/// The dequantizer snippet for a weight type stored in `encoding`, or `None` when the GPU cannot
-/// read it.
+/// The dequantizer snippet for a weight type in its GGUF encoding, or `None` when the GPU
+/// cannot read it (or the weights are in texel runs, which [`texel_source`] reads).
 pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<&'static str> {
-    match (encoding, ty) {
-        (WeightEncoding::Gguf, _) => {}
-        (WeightEncoding::Q6KBytes, GgmlType::Q6K) => {
-            return Some(include_str!("dequant_q6_k_bytes.wgsl"))
-        }
-        (WeightEncoding::Q8_0Words, GgmlType::Q8_0) => {
-            return Some(include_str!("dequant_q8_0_words.wgsl"))
-        }
-        _ => return None,
+    if encoding != WeightEncoding::Gguf {
+        return None;
     }
     Some(match ty {
         GgmlType::F32 => include_str!("dequant_f32.wgsl"),
@@ -61,6 +53,20 @@ pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<
         GgmlType::Q6K => include_str!("dequant_q6_k.wgsl"),
         _ => return None,
     })
+}
+
+/// The complete source of a kernel reading weights in texel runs: `skeleton` (its bindings,
+/// helpers and body) with the type's snippet and `texels.wgsl`; `None` for the GGUF encoding.
+pub(crate) fn texel_source(skeleton: &str, encoding: WeightEncoding) -> Option<String> {
+    let snippet = match encoding {
+        WeightEncoding::Gguf => return None,
+        WeightEncoding::Q6KTexels => include_str!("texels_q6_k.wgsl"),
+        WeightEncoding::Q8_0Texels => include_str!("texels_q8_0.wgsl"),
+    };
+    Some(format!(
+        "{skeleton}\n{snippet}\n{}",
+        include_str!("texels.wgsl")
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,13 +101,13 @@ pub(crate) fn source_pipeline(
     compute_pipeline(device, &module, label, "main")
 }
 
-/// A matrix product written for one weight type on software adapters, where the generic
+/// A matrix product over weights in texel runs (software adapters), where the generic
 /// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
-/// `gemv_rows_q8_0_words.wgsl`).
-pub(crate) struct TypedRowKernel {
-    /// The complete WGSL source.
-    pub source: &'static str,
-    /// `WG · ROWS` of the kernel.
+/// `gemv_texels.wgsl`).
+pub(crate) struct TexelKernel {
+    /// The skeleton: bindings, helpers and body, without the texel pieces.
+    pub skeleton: &'static str,
+    /// `WG · 16` of the kernel.
     pub rows_per_workgroup: u32,
     /// Tokens a workgroup covers (1 for a GEMV).
     pub tokens_per_workgroup: u32,
@@ -116,22 +122,22 @@ pub(crate) struct MatmulPipeline {
 }
 
 impl MatmulPipeline {
-    /// The typed kernel `typed` has for `ty` in the row layout, or else the generic kernel
+    /// The texel kernel when the weights are in texel runs, or else the generic kernel
     /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
     /// SwiftShader.
     pub fn choose(
         device: &wgpu::Device,
         label: &str,
         ty: GgmlType,
-        layout: MatmulLayout,
-        typed: fn(GgmlType) -> Option<TypedRowKernel>,
+        encoding: WeightEncoding,
+        texel: TexelKernel,
         generic: impl FnOnce() -> Result<Self, KernelError>,
     ) -> Result<Self, KernelError> {
-        match typed(ty).filter(|_| layout == MatmulLayout::RowPerInvocation) {
-            Some(kernel) => Ok(Self {
-                pipeline: source_pipeline(device, &format!("{label} rows {ty}"), kernel.source),
-                rows_per_workgroup: kernel.rows_per_workgroup,
-                tokens_per_workgroup: kernel.tokens_per_workgroup,
+        match texel_source(texel.skeleton, encoding) {
+            Some(source) => Ok(Self {
+                pipeline: source_pipeline(device, &format!("{label} texels {ty}"), &source),
+                rows_per_workgroup: texel.rows_per_workgroup,
+                tokens_per_workgroup: texel.tokens_per_workgroup,
             }),
             None => generic(),
         }
@@ -174,8 +180,17 @@ impl Dispatches {
             .map(|part| {
                 let (params, workgroups) = setup(part);
                 let params = params_buffer(device, label, &params);
-                let bind_group =
-                    bind_buffers(device, pipeline, w.name(), &[&part.buffer, a, b, &params]);
+                let bind_group = bind_resources(
+                    device,
+                    pipeline,
+                    w.name(),
+                    [
+                        part.binding(),
+                        a.as_entire_binding(),
+                        b.as_entire_binding(),
+                        params.as_entire_binding(),
+                    ],
+                );
                 let grid = WorkgroupGrid::covering(
                     workgroups,
                     limits.max_compute_workgroups_per_dimension,
