@@ -113,9 +113,52 @@ pub struct AttentionBuffers<'a> {
 }
 
 pub struct Attention {
+    /// The cooperative `attend` (GPUs; software adapters when the head's size is not a
+    /// multiple of 4).
     attend: wgpu::ComputePipeline,
     kv_write: wgpu::ComputePipeline,
+    layout: MatmulLayout,
+    /// attention_lanes.wgsl built for a head size (software adapters), on first use.
+    lanes: std::sync::Mutex<Option<(u32, wgpu::ComputePipeline)>>,
     max_per_dim: u32,
+}
+
+/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4): each line marked
+/// `// each d` written once per 4 dimensions, d = 0, 4, ... (`_d` names become `_0`, `_1`, ...).
+fn lanes_source(head_dim: u32) -> String {
+    const SOURCE: &str = include_str!("attention_lanes.wgsl");
+    const MARK: &str = " // each d";
+    let vecs = head_dim / 4;
+    let mut out = String::with_capacity(SOURCE.len() * 2);
+    for line in SOURCE.lines() {
+        match line.strip_suffix(MARK) {
+            Some(body) => {
+                for i in 0..vecs {
+                    let named = body
+                        .replace("q_d", &format!("q_{i}"))
+                        .replace("a_d", &format!("a_{i}"));
+                    let line = named
+                        .split_inclusive(|c: char| !c.is_alphanumeric() && c != '_')
+                        .map(|piece| match piece.strip_prefix('d') {
+                            Some(rest) if rest.len() <= 1 && !piece.starts_with("d_") => {
+                                format!("{}u{rest}", 4 * i)
+                            }
+                            _ => piece.to_string(),
+                        })
+                        .collect::<String>();
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    let from = "const VECS: u32 = 16u;";
+    assert_eq!(out.matches(from).count(), 1, "attention_lanes.wgsl: {from}");
+    out.replace(from, &format!("const VECS: u32 = {vecs}u;"))
 }
 
 /// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
@@ -139,6 +182,7 @@ fn attention_source(layout: MatmulLayout) -> String {
 
 /// One layer's bind groups, reused every step.
 pub struct AttentionBinding {
+    attend_pipeline: wgpu::ComputePipeline,
     attend: wgpu::BindGroup,
     kv_write: wgpu::BindGroup,
     shape: AttentionShape,
@@ -160,7 +204,30 @@ impl Attention {
         Self {
             attend: compute_pipeline(device, &module, "attention", "attend"),
             kv_write: compute_pipeline(device, &module, "kv_write", "kv_write"),
+            layout,
+            lanes: std::sync::Mutex::new(None),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
+        }
+    }
+
+    /// The `attend` pipeline for heads of `head_dim`: attention_lanes.wgsl on software
+    /// adapters (one per head size, built on first use), the cooperative one otherwise.
+    fn attend_pipeline(&self, device: &wgpu::Device, head_dim: u32) -> wgpu::ComputePipeline {
+        if self.layout == MatmulLayout::Cooperative || !head_dim.is_multiple_of(4) {
+            return self.attend.clone();
+        }
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        match &*lanes {
+            Some((dim, pipeline)) if *dim == head_dim => pipeline.clone(),
+            _ => {
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some("attention lanes"),
+                    source: wgpu::ShaderSource::Wgsl(lanes_source(head_dim).into()),
+                });
+                let pipeline = compute_pipeline(device, &module, "attention lanes", "attend");
+                *lanes = Some((head_dim, pipeline.clone()));
+                pipeline
+            }
         }
     }
 
@@ -196,9 +263,10 @@ impl Attention {
             },
         );
         let b = buffers;
+        let attend_pipeline = self.attend_pipeline(device, shape.head_dim);
         let attend = bind_buffers(
             device,
-            &self.attend,
+            &attend_pipeline,
             "attention",
             &[b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()],
         );
@@ -220,6 +288,7 @@ impl Attention {
             entries: &entries,
         });
         AttentionBinding {
+            attend_pipeline,
             attend,
             kv_write,
             shape,
@@ -253,7 +322,7 @@ impl Attention {
     ) {
         dispatch_spread(
             pass,
-            &self.attend,
+            &binding.attend_pipeline,
             &binding.attend,
             n_tokens * binding.shape.n_heads,
             self.max_per_dim,

@@ -7,11 +7,6 @@
 
 const WG: u32 = 8u;
 
-// s + four rows' level texels (q) against each token's scaled x, 4 columns per matrix.
-fn add_quad(s: mat4x4<f32>, q: QuadWords, x0: mat4x4<f32>, x1: mat4x4<f32>, x2: mat4x4<f32>, x3: mat4x4<f32>) -> mat4x4<f32> {
-    return add_dots(add_dots(add_dots(add_dots(s, q.a, x0), q.b, x1), q.c, x2), q.d, x3);
-}
-
 @compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -43,19 +38,18 @@ fn main(
         // Each token's Σx per byte lane, in its column.
         var xsum = zero;
         for (var h = 0u; h < RUN_WEIGHTS; h += 16u) {
-            let x0 = xs4(tokens, k + h);
-            let x1 = xs4(tokens, k + h + 4u);
-            let x2 = xs4(tokens, k + h + 8u);
-            let x3 = xs4(tokens, k + h + 12u);
-            xsum += x0 + x1 + x2 + x3;
-            let s0 = scaled(x0);
-            let s1 = scaled(x1);
-            let s2 = scaled(x2);
-            let s3 = scaled(x3);
-            sa = add_quad(sa, quad_words(at, h), s0, s1, s2, s3);
-            sb = add_quad(sb, quad_words(at, h + 4u), s0, s1, s2, s3);
-            sc = add_quad(sc, quad_words(at, h + 8u), s0, s1, s2, s3);
-            sd = add_quad(sd, quad_words(at, h + 12u), s0, s1, s2, s3);
+            // Word by word: x of one word (4 columns × 4 tokens) live at a time, each texel
+            // read once per word. Holding a texel's 4 words and their 16 columns of x instead
+            // spills so many registers on SwiftShader that prefill ran 15% slower.
+            for (var j = 0u; j < 4u; j++) {
+                let xr = xs4(tokens, k + h + 4u * j);
+                xsum += xr;
+                let xs = scaled(xr);
+                sa = add_dots(sa, quad_word(at, h, j), xs);
+                sb = add_dots(sb, quad_word(at, h + 4u, j), xs);
+                sc = add_dots(sc, quad_word(at, h + 8u, j), xs);
+                sd = add_dots(sd, quad_word(at, h + 12u, j), xs);
+            }
         }
         let offset = LEVEL_OFFSET * (OFFSET_LANES * xsum);
         acc_a = add_scaled(acc_a, run_scales(at, 0u), sa, offset);

@@ -1,0 +1,122 @@
+// Causal grouped-query attention for software adapters: attention.wgsl's `attend` (read its
+// header for the layouts) with no barrier in the loop over positions. attention.rs writes the
+// lines marked `// each d` once for every 4 of the head's dimensions (d = 0, 4, ...), with i
+// = d / 4: WGSL has no way to index a function's registers, and a dynamically indexed array
+// is a per-lane gather on a CPU driver.
+//
+// One workgroup per (token, head) of WG lanes, one SIMD register's worth: lane j takes
+// positions j, j + WG, ..., each whole (its score, then its share of V into the lane's own
+// online softmax: running max m, sum l, accumulators a). Every lane computes only its own
+// exp, where the cooperative kernel has every lane of a workgroup evaluate each position's.
+// The lanes' states are merged once at the end through workgroup memory.
+
+struct Shape {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    capacity: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct Step {
+    n_tokens: u32,
+    start_pos: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> shape: Shape;
+@group(0) @binding(5) var<uniform> step: Step;
+
+const WG: u32 = 4u;
+// Vec4s per head (head_dim / 4); attention.rs sets it.
+const VECS: u32 = 16u;
+const LOWEST: f32 = -0x1.fffffep+127f;
+
+var<workgroup> lane_m: array<f32, WG>;
+var<workgroup> lane_l: array<f32, WG>;
+var<workgroup> lane_a: array<vec4<f32>, WG * VECS>;
+
+fn q4(i: u32) -> vec4<f32> {
+    return vec4<f32>(q[i], q[i + 1u], q[i + 2u], q[i + 3u]);
+}
+
+fn k4(i: u32) -> vec4<f32> {
+    return vec4<f32>(k_cache[i], k_cache[i + 1u], k_cache[i + 2u], k_cache[i + 3u]);
+}
+
+fn v4(i: u32) -> vec4<f32> {
+    return vec4<f32>(v_cache[i], v_cache[i + 1u], v_cache[i + 2u], v_cache[i + 3u]);
+}
+
+@compute @workgroup_size(WG)
+fn attend(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let idx = wg.x + wg.y * groups.x;
+    // Uniform across the workgroup, so the barrier below stays in uniform control flow.
+    let in_grid = idx < step.n_tokens * shape.n_heads;
+    let t = idx / shape.n_heads;
+    let h = idx % shape.n_heads;
+    let kvh = h / (shape.n_heads / shape.n_kv_heads);
+    let q_base = idx * shape.head_dim;
+    let row = shape.n_kv_heads * shape.head_dim;
+    let kv_off = kvh * shape.head_dim;
+    let n_pos = select(0u, step.start_pos + t + 1u, in_grid);
+    let q_d = q4(q_base + d) * shape.scale; // each d
+    var a_d = vec4<f32>(0.0); // each d
+    var m = LOWEST;
+    var l = 0.0;
+    for (var p = lane; p < n_pos; p += WG) {
+        let kb = p * row + kv_off;
+        var s = 0.0;
+        s += dot(q_d, k4(kb + d)); // each d
+        // One exp per position: e = exp(-|s - m|) rescales the old state when s is the new
+        // max, and weighs the position otherwise.
+        let e = exp(-abs(s - m));
+        let grows = s > m;
+        let corr = select(1.0, e, grows);
+        let w = select(e, 1.0, grows);
+        m = max(m, s);
+        l = l * corr + w;
+        let vb = p * row + kv_off;
+        a_d = a_d * corr + w * v4(vb + d); // each d
+    }
+    lane_m[lane] = m;
+    lane_l[lane] = l;
+    lane_a[lane * VECS + d / 4u] = a_d; // each d
+    workgroupBarrier();
+    if (!in_grid) {
+        return;
+    }
+    var top = LOWEST;
+    for (var j = 0u; j < WG; j++) {
+        top = max(top, lane_m[j]);
+    }
+    var total = 0.0;
+    for (var j = 0u; j < WG; j++) {
+        total += lane_l[j] * exp(lane_m[j] - top);
+    }
+    // Lane `lane` writes vec4s lane, lane + WG, ... of the head.
+    for (var i = lane; i < VECS; i += WG) {
+        var o = vec4<f32>(0.0);
+        for (var j = 0u; j < WG; j++) {
+            o += lane_a[j * VECS + i] * exp(lane_m[j] - top);
+        }
+        o /= total;
+        let at = q_base + 4u * i;
+        out[at] = o.x;
+        out[at + 1u] = o.y;
+        out[at + 2u] = o.z;
+        out[at + 3u] = o.w;
+    }
+}
