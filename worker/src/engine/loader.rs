@@ -35,12 +35,12 @@ struct GpuDestination {
 impl GpuDestination {
     /// The pipelines for the planned matrices (`None` before the plan names a token
     /// embedding: the model then fails for the missing tensor).
-    fn kernels(&self) -> Result<Option<Kernels>, EngineError> {
+    fn kernels(&self, head_dim: usize) -> Result<Option<Kernels>, EngineError> {
         let Some(embedding_type) = self.embedding_type else {
             return Ok(None);
         };
         let types = self.matrix_types.iter().copied();
-        Kernels::new(&self.ctx, types, embedding_type).map(Some)
+        Kernels::new(&self.ctx, types, embedding_type, head_dim as u32).map(Some)
     }
 }
 
@@ -147,8 +147,10 @@ impl ModelLoader {
     /// the pipelines.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
         self.stream.push(&mut self.destination, bytes)?;
-        if self.kernels.is_none() && self.stream.config().is_some() {
-            self.kernels = self.destination.kernels()?.map(Box::new);
+        if self.kernels.is_none() {
+            if let Some(head_dim) = self.stream.config().map(|c| c.head_dim) {
+                self.kernels = self.destination.kernels(head_dim)?.map(Box::new);
+            }
         }
         Ok(())
     }

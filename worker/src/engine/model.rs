@@ -107,11 +107,12 @@ fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
 
 impl Kernels {
     /// Every pipeline a model with matrices of `matrix_types` (the token embedding's among
-    /// them) needs on the adapter behind `ctx`.
+    /// them) and attention heads of `head_dim` needs on the adapter behind `ctx`.
     pub fn new(
         ctx: &GpuContext,
         matrix_types: impl IntoIterator<Item = GgmlType>,
         embedding_type: GgmlType,
+        head_dim: u32,
     ) -> Result<Self, EngineError> {
         let device = &ctx.device;
         let layout = MatmulLayout::for_adapter(ctx);
@@ -130,7 +131,7 @@ impl Kernels {
             embedding: Embedding::new(device, embedding_type, embedding_encoding)?,
             rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
-            attention: Attention::new(device, layout),
+            attention: Attention::new(device, layout, Some(head_dim)),
             swiglu: SwiGlu::new(device),
             top_k: TopK::new(device, layout),
         })
@@ -183,6 +184,7 @@ impl GpuModel {
                 &ctx,
                 weights.matrices().map(|w| w.ty()),
                 weights.token_embd.ty(),
+                c.head_dim as u32,
             )?,
         };
 

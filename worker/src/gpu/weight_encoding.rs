@@ -100,59 +100,59 @@ impl WeightEncoding {
     }
 
     /// Re-encodes whole GGUF rows of `cols` weights (at most [`ROW_GROUP`] rows, one group;
-    /// missing rows are zeros) into the group's runs.
+    /// missing rows are zeros) into the group's runs. Each weight's bytes are written straight
+    /// to their place (the worker does this for every weight of a model while it loads).
     pub fn encode_group(self, gguf: &[u8], cols: u32) -> Vec<u8> {
+        if self == Self::Gguf {
+            return gguf.to_vec();
+        }
         let cols = cols as usize;
-        let rows: Vec<(Vec<u8>, Vec<f32>)> = match self {
-            Self::Gguf => return gguf.to_vec(),
-            Self::Q6KTexels => gguf
-                .chunks_exact(cols / 256 * Q6K_BLOCK)
-                .map(|row| {
-                    let blocks: &[BlockQ6K] = bytemuck::cast_slice(row);
-                    let levels = blocks.iter().flat_map(q6_k_levels).collect();
-                    let scales = blocks
-                        .iter()
-                        .flat_map(|b| {
-                            let d = f16_to_f32(u16::from_le_bytes(b.d));
-                            b.scales.map(|sc| d * f32::from(sc))
-                        })
-                        .collect();
-                    (levels, scales)
-                })
-                .collect(),
-            Self::Q8_0Texels => gguf
-                .chunks_exact(cols / 32 * Q8_0_BLOCK)
-                .map(|row| {
-                    let blocks = row.chunks_exact(Q8_0_BLOCK);
-                    let levels = blocks
-                        .clone()
-                        .flat_map(|b| b[2..].iter().enumerate())
-                        .map(|(i, &q)| if i % 4 == 3 { q } else { q ^ 0x80 })
-                        .collect();
-                    let scales = blocks
-                        .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                        .collect();
-                    (levels, scales)
-                })
-                .collect(),
-        };
-        debug_assert!(rows.len() <= ROW_GROUP as usize);
         let run = self.run_weights() as usize;
-        let mut out = Vec::with_capacity(cols / run * self.run_texels() as usize * TEXEL_BYTES);
-        for r in 0..cols / run {
-            for half in 0..run / 16 {
-                let at = r * run + half * 16;
-                for i in 0..ROW_GROUP as usize {
-                    match rows.get(i) {
-                        Some((levels, _)) => out.extend_from_slice(&levels[at..at + 16]),
-                        None => out.extend_from_slice(&[0; 16]),
+        let run_bytes = self.run_texels() as usize * TEXEL_BYTES;
+        let runs = cols / run;
+        let group = ROW_GROUP as usize;
+        let mut out = vec![0u8; runs * run_bytes];
+        // Row i's 16 level bytes of columns c..c+16 (c a multiple of 16), and its scale of
+        // run r.
+        let level_at = |c: usize, i: usize| (c / run) * run_bytes + ((c % run) / 16) * 256 + i * 16;
+        let scale_at = |r: usize, i: usize| r * run_bytes + run * 16 + i * 4;
+        match self {
+            Self::Q6KTexels => {
+                let row_bytes = cols / 256 * Q6K_BLOCK;
+                for (i, row) in gguf.chunks_exact(row_bytes).take(group).enumerate() {
+                    let blocks: &[BlockQ6K] = bytemuck::cast_slice(row);
+                    for (k, b) in blocks.iter().enumerate() {
+                        let levels = q6_k_levels(b);
+                        let d = f16_to_f32(u16::from_le_bytes(b.d));
+                        for (s, sub) in levels.chunks_exact(16).enumerate() {
+                            let c = 256 * k + 16 * s;
+                            let at = level_at(c, i);
+                            out[at..at + 16].copy_from_slice(sub);
+                            let at = scale_at(c / run, i);
+                            let scale = d * f32::from(b.scales[s]);
+                            out[at..at + 4].copy_from_slice(&scale.to_le_bytes());
+                        }
                     }
                 }
             }
-            for i in 0..ROW_GROUP as usize {
-                let scale = rows.get(i).map_or(0.0, |(_, scales)| scales[r]);
-                out.extend_from_slice(&scale.to_le_bytes());
+            Self::Q8_0Texels => {
+                let row_bytes = cols / 32 * Q8_0_BLOCK;
+                for (i, row) in gguf.chunks_exact(row_bytes).take(group).enumerate() {
+                    for (k, b) in row.chunks_exact(Q8_0_BLOCK).enumerate() {
+                        for (h, quants) in b[2..].chunks_exact(16).enumerate() {
+                            let at = level_at(32 * k + 16 * h, i);
+                            let dst = &mut out[at..at + 16];
+                            for (j, (o, &q)) in dst.iter_mut().zip(quants).enumerate() {
+                                *o = if j % 4 == 3 { q } else { q ^ 0x80 };
+                            }
+                        }
+                        let at = scale_at(k, i);
+                        let d = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                        out[at..at + 4].copy_from_slice(&d.to_le_bytes());
+                    }
+                }
             }
+            Self::Gguf => unreachable!(),
         }
         out
     }

@@ -113,9 +113,10 @@ pub struct AttentionBuffers<'a> {
 }
 
 pub struct Attention {
-    /// The cooperative `attend` (GPUs; software adapters when the head's size is not a
-    /// multiple of 4).
-    attend: wgpu::ComputePipeline,
+    /// attention.wgsl, whose `attend` is the cooperative kernel (GPUs; software adapters when
+    /// the head's size is not a multiple of 4), built on first use.
+    module: wgpu::ShaderModule,
+    attend: std::sync::OnceLock<wgpu::ComputePipeline>,
     kv_write: wgpu::ComputePipeline,
     layout: MatmulLayout,
     /// attention_lanes.wgsl built for a head size (software adapters), on first use.
@@ -195,26 +196,35 @@ impl Attention {
     /// from 27 to 22.5 ms at 70 positions. (8 would be 19 ms, but lavapipe, Mesa 22.3, is wrong
     /// with it past 4000 positions, SwiftShader right; see also
     /// [`MatmulLayout::reduction_workgroup`].)
-    pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
+    ///
+    /// With `head_dim`, the `attend` pipeline for heads of that size is built now (the loader
+    /// builds its kernels while the weights stream in); others are built on first use.
+    pub fn new(device: &wgpu::Device, layout: MatmulLayout, head_dim: Option<u32>) -> Self {
         let source = attention_source(layout);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("attention"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
-        Self {
-            attend: compute_pipeline(device, &module, "attention", "attend"),
+        let attention = Self {
             kv_write: compute_pipeline(device, &module, "kv_write", "kv_write"),
+            module,
+            attend: std::sync::OnceLock::new(),
             layout,
             lanes: std::sync::Mutex::new(None),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
+        };
+        if let Some(head_dim) = head_dim {
+            attention.attend_pipeline(device, head_dim);
         }
+        attention
     }
 
     /// The `attend` pipeline for heads of `head_dim`: attention_lanes.wgsl on software
     /// adapters (one per head size, built on first use), the cooperative one otherwise.
     fn attend_pipeline(&self, device: &wgpu::Device, head_dim: u32) -> wgpu::ComputePipeline {
         if self.layout == MatmulLayout::Cooperative || !head_dim.is_multiple_of(4) {
-            return self.attend.clone();
+            let build = || compute_pipeline(device, &self.module, "attention", "attend");
+            return self.attend.get_or_init(build).clone();
         }
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         match &*lanes {
@@ -450,7 +460,7 @@ mod tests {
         let out = storage(gpu, &vec![0.0; q.len()]);
         for layout in MatmulLayout::ALL {
             let kernel =
-                Attention::new(&gpu.device, layout).with_max_workgroups_per_dim(max_per_dim);
+                Attention::new(&gpu.device, layout, None).with_max_workgroups_per_dim(max_per_dim);
             let buffers = AttentionBuffers {
                 q: &qb,
                 k_new: &k_new,
