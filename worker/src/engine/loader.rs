@@ -27,9 +27,10 @@ struct GpuDestination {
     ctx: Arc<GpuContext>,
     part_limit: u64,
     layout: MatmulLayout,
-    /// The matrices' weight types and the token embedding's, as the plan names them.
-    matrix_types: Vec<GgmlType>,
-    embedding_type: Option<GgmlType>,
+    /// The matrices' weight types and encodings, and the token embedding's, as the plan names
+    /// them.
+    matrix_types: Vec<(GgmlType, WeightEncoding)>,
+    embedding_type: Option<(GgmlType, WeightEncoding)>,
 }
 
 impl GpuDestination {
@@ -57,9 +58,11 @@ impl TensorDestination for GpuDestination {
     ) -> Result<Sink, EngineError> {
         Ok(match role {
             TensorRole::Matrix => {
-                self.matrix_types.push(info.ggml_type);
+                let head = name == tensors::TOKEN_EMBD || name == tensors::OUTPUT;
+                let encoding = WeightEncoding::for_weights(info.ggml_type, self.layout, head);
+                self.matrix_types.push((info.ggml_type, encoding));
                 if name == tensors::TOKEN_EMBD {
-                    self.embedding_type = Some(info.ggml_type);
+                    self.embedding_type = Some((info.ggml_type, encoding));
                 }
                 let (cols, rows) = info.rows();
                 let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
@@ -73,7 +76,7 @@ impl TensorDestination for GpuDestination {
                     self.part_limit,
                     name,
                     info.ggml_type,
-                    WeightEncoding::for_weights(info.ggml_type, self.layout),
+                    encoding,
                     rows,
                     cols,
                 )?)

@@ -32,9 +32,9 @@ impl ModelWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
-    /// GPU memory holding weights: every matrix's buffers (padding included), the norms and
-    /// the RoPE factors. The budget is 1.05 × the GGUF tensor bytes on GPUs (software
-    /// adapters store Q8_0 and Q6_K re-encoded: 36/34 and 320/210 of their bytes).
+    /// GPU memory holding weights: every matrix's buffers or textures (padding included), the
+    /// norms and the RoPE factors. The budget is 1.05 × the GGUF tensor bytes on GPUs
+    /// (software adapters store Q8_0 and Q6_K as texel runs: 36/34 and 320/210 of their bytes).
     pub fn gpu_bytes(&self) -> u64 {
         let vectors = std::iter::once(&self.output_norm)
             .chain(self.rope_freqs.as_ref())

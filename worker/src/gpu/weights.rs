@@ -165,8 +165,8 @@ pub struct GpuWeight {
     /// GGUF bytes per row.
     row_bytes: u64,
     parts: Vec<WeightPart>,
-    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), or a row group's
-    /// rows for texel runs.
+    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), a block for the
+    /// re-encoded buffers, or a row group's rows for texel runs.
     unit: u64,
     /// Stored bytes of one row group (texel runs only).
     group_bytes: u64,
@@ -273,14 +273,15 @@ impl GpuWeight {
                 })?;
             (parts, u64::from(ROW_GROUP) * row_bytes, group_bytes)
         } else {
-            let parts =
-                buffer_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
+            let stored_row_bytes = encoding.stored_bytes(row_bytes);
+            let parts = buffer_parts(device, max_part_bytes, name, rows, stored_row_bytes)
+                .ok_or_else(|| {
                     too_large(
                         "not even one 256-byte-aligned group of rows fits a binding",
-                        row_bytes,
+                        stored_row_bytes,
                     )
                 })?;
-            (parts, 4, 0)
+            (parts, encoding.unit().0 as u64, 0)
         };
         Ok(Self {
             name: name.into(),
@@ -395,7 +396,8 @@ impl GpuWeight {
                 .collect();
             self.write_aligned(queue, offset / self.unit * self.group_bytes, &stored);
         } else {
-            self.write_aligned(queue, offset, whole);
+            let stored = self.encoding.encode(whole);
+            self.write_aligned(queue, self.encoding.stored_bytes(offset), &stored);
         }
         if aligned_end < end {
             self.carry = bytes[(aligned_end - offset) as usize..].to_vec();
@@ -781,6 +783,48 @@ mod tests {
             w.write_bytes(&gpu.queue, bytes.len() as u64 - 2, &[0; 4]),
             Err(WeightError::OutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn re_encoded_q6_k_streams_in_any_chunking() {
+        let gpu = gpu();
+        let (rows, cols) = (333, 512);
+        let bytes = random_weight(GgmlType::Q6K, rows, cols, 4);
+        let want = WeightEncoding::Q6KBytes.encode(&bytes);
+        let new = || {
+            let (rows, cols) = (rows as u32, cols as u32);
+            let encoding = WeightEncoding::Q6KBytes;
+            GpuWeight::encoded(
+                &gpu.device,
+                32 * 1024,
+                "t",
+                GgmlType::Q6K,
+                encoding,
+                rows,
+                cols,
+            )
+            .unwrap()
+        };
+        for chunk in [1, 4, 209, 210, 211, 1000, 65536] {
+            let mut w = new();
+            assert!(w.parts().len() >= 3);
+            for (i, c) in bytes.chunks(chunk).enumerate() {
+                w.write_bytes(&gpu.queue, (i * chunk) as u64, c).unwrap();
+            }
+            assert_eq!(w.bytes_written(), bytes.len() as u64);
+            assert_eq!(read_back(&w), want, "chunks of {chunk}");
+        }
+        // Whole rows out of order; a write inside a block that continues nothing is refused.
+        let mut w = new();
+        let rb = 420;
+        w.write_rows(&gpu.queue, 7, &bytes[7 * rb..]).unwrap();
+        assert!(matches!(
+            w.write_bytes(&gpu.queue, 212, &bytes[212..1000]),
+            Err(WeightError::UnalignedWrite { unit: 210, .. })
+        ));
+        w.write_rows(&gpu.queue, 0, &bytes[..7 * rb]).unwrap();
+        assert_eq!(read_back(&w), want);
+        assert_eq!(w.allocated_bytes(), (want.len() as u64).next_multiple_of(4));
     }
 
     /// The runs of `bytes` (GGUF rows of `cols` weights), group after group.

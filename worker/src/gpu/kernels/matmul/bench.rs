@@ -72,12 +72,13 @@ pub fn measure_gemv(
     repeats: usize,
 ) -> Result<GemvThroughput, BenchError> {
     let device = &ctx.device;
+    let encoding = WeightEncoding::for_weights(ty, layout, false);
     let mut w = GpuWeight::encoded(
         device,
         max_part_bytes(&ctx.limits),
         "bench weight",
         ty,
-        WeightEncoding::for_weights(ty, layout),
+        encoding,
         rows,
         cols,
     )?;
@@ -93,7 +94,7 @@ pub fn measure_gemv(
     let x: Vec<f32> = (0..cols).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let x = storage("bench x", bytemuck::cast_slice(&x));
     let y = storage("bench y", &vec![0u8; rows as usize * 4]);
-    let gemv = Gemv::new(device, ty, layout)?.prepare(
+    let gemv = Gemv::new(device, ty, layout, encoding)?.prepare(
         device,
         &ctx.limits,
         &w,

@@ -1,9 +1,9 @@
 // Bytes of a weight word as four f32 lanes, with no shift (on SwiftShader every WGSL shift is
 // split into one scalar shift per SIMD lane). Masked to its byte, lane i of a word holds
 // b·256^i, which converts to f32 exactly; the x it multiplies is scaled by 256^-i instead (a
-// power of two, so exact too). Concatenated before the texel kernels, whose level bytes
-// (gpu/weight_encoding.rs) each convert as they are: bytes 0..2 below 256 and byte 3 signed,
-// or every byte below 128.
+// power of two, so exact too). Concatenated with the typed row kernels and the texel kernels,
+// whose weight bytes (gpu/weight_encoding.rs) each convert as they are: bytes 0..2 below 256
+// and byte 3 signed, or every byte below 128.
 
 const LANE_MASK = vec4<u32>(0xFFu, 0xFF00u, 0xFF0000u, 0xFF000000u);
 const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604644775390625);

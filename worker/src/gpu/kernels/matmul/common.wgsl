@@ -1,6 +1,7 @@
-// Byte-addressed reads of the weight part `W`, a storage buffer. GGUF blocks need not be 4-byte aligned (Q6_K blocks are
-// 210 bytes, Q8_0 34), so every read goes through these helpers. The part's size is padded to a
-// multiple of 4, so the word after an unaligned read's first word always exists.
+// Byte-addressed reads of the weight part `W`, a storage buffer. GGUF blocks need not be
+// 4-byte aligned (Q6_K blocks are 210 bytes, Q8_0 34), so every read goes through these
+// helpers. The part's size is padded to a multiple of 4, so the word after an unaligned read's
+// first word always exists.
 //
 // Every dequantizer snippet defines:
 //   const BLOCK_WEIGHTS: u32;   // weights per GGUF block (16 for the float types)

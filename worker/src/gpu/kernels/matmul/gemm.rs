@@ -1,7 +1,9 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TexelKernel};
+use super::{
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, SpecialKernel,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -22,17 +24,32 @@ fn skeleton(layout: MatmulLayout) -> &'static str {
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
-/// Reads weights in texel runs (`WeightEncoding::Q6KTexels`, `Q8_0Texels`).
-const TEXEL_KERNEL: TexelKernel = TexelKernel {
-    skeleton: concat!(
-        include_str!("gemm_io.wgsl"),
-        include_str!("byte_lanes.wgsl"),
-        include_str!("gemm_tokens.wgsl"),
-        include_str!("gemm_texels.wgsl")
-    ),
-    rows_per_workgroup: 8 * 16,
-    tokens_per_workgroup: 4,
-};
+/// The kernel written for `encoding`, if any (software adapters; the layer matrices, which
+/// GEMMs multiply, are never in texel runs).
+fn special_kernel(encoding: WeightEncoding) -> Option<SpecialKernel> {
+    let typed = |source: &str| SpecialKernel {
+        source: source.to_string(),
+        rows_per_workgroup: 8 * 16,
+        tokens_per_workgroup: 4,
+    };
+    match encoding {
+        WeightEncoding::Q8_0Words => Some(typed(concat!(
+            include_str!("gemm_io.wgsl"),
+            include_str!("byte_lanes.wgsl"),
+            include_str!("row_words.wgsl"),
+            include_str!("gemm_tokens.wgsl"),
+            include_str!("gemm_rows_q8_0_words.wgsl")
+        ))),
+        WeightEncoding::Q6KBytes => Some(typed(concat!(
+            include_str!("gemm_io.wgsl"),
+            include_str!("byte_lanes.wgsl"),
+            include_str!("row_words.wgsl"),
+            include_str!("gemm_tokens.wgsl"),
+            include_str!("gemm_rows_q6_k_bytes.wgsl")
+        ))),
+        _ => None,
+    }
+}
 
 /// The GEMM pipeline for one weight type.
 pub struct Gemm {
@@ -57,7 +74,7 @@ impl Gemm {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
-        let encoding = WeightEncoding::for_weights(ty, layout);
+        let encoding = WeightEncoding::for_weights(ty, layout, false);
         let generic = || {
             Ok(MatmulPipeline {
                 pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
@@ -68,7 +85,7 @@ impl Gemm {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemm", ty, encoding, TEXEL_KERNEL, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemm", ty, special_kernel(encoding), generic)?,
         })
     }
 
@@ -198,7 +215,8 @@ mod tests {
         }
         let mut parts = 0;
         for layout in MatmulLayout::ALL {
-            let w = upload(ty, layout, rows, cols, &bytes, max_part);
+            let encoding = WeightEncoding::for_weights(ty, layout, false);
+            let w = upload(ty, encoding, rows, cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
             let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();
@@ -246,9 +264,7 @@ mod tests {
         assert!(parts >= 3);
         let parts = check(GgmlType::Q8_0, 500, 576, 4, 64 * 1024, 65535, false);
         assert!(parts >= 3);
-        // Texture lines that end mid-group (gemv.rs's texel_runs_wrap_lines_inside_row_groups).
-        check(GgmlType::Q6K, 1000, 2048, 5, 1 << 20, 65535, true);
-        // The texel Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
+        // The typed Q8_0 kernel's residual add, with a partial tile of tokens and of rows.
         let parts = check(GgmlType::Q8_0, 101, 576, 7, 40 * 1024, 65535, true);
         assert!(parts >= 2);
     }

@@ -1,7 +1,10 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TexelKernel};
+use super::{
+    texel_source, weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline,
+    SpecialKernel,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -26,16 +29,37 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
-/// Reads weights in texel runs (`WeightEncoding::Q6KTexels`, `Q8_0Texels`).
-const TEXEL_KERNEL: TexelKernel = TexelKernel {
-    skeleton: concat!(
-        include_str!("gemv_io.wgsl"),
-        include_str!("byte_lanes.wgsl"),
-        include_str!("gemv_texels.wgsl")
-    ),
-    rows_per_workgroup: 8 * 16,
-    tokens_per_workgroup: 1,
-};
+/// The kernel written for `encoding`, if any (software adapters).
+fn special_kernel(encoding: WeightEncoding) -> Option<SpecialKernel> {
+    let typed = |source: &str| SpecialKernel {
+        source: source.to_string(),
+        rows_per_workgroup: 8 * 16,
+        tokens_per_workgroup: 1,
+    };
+    match encoding {
+        WeightEncoding::Q8_0Words => Some(typed(concat!(
+            include_str!("gemv_io.wgsl"),
+            include_str!("byte_lanes.wgsl"),
+            include_str!("row_words.wgsl"),
+            include_str!("gemv_rows_q8_0_words.wgsl")
+        ))),
+        WeightEncoding::Q6KBytes => Some(typed(concat!(
+            include_str!("gemv_io.wgsl"),
+            include_str!("byte_lanes.wgsl"),
+            include_str!("row_words.wgsl"),
+            include_str!("gemv_rows_q6_k_bytes.wgsl")
+        ))),
+        _ => {
+            const TEXELS: &str = concat!(
+                include_str!("gemv_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
+                include_str!("texel_rows.wgsl"),
+                include_str!("gemv_texels.wgsl")
+            );
+            texel_source(TEXELS, encoding).map(|source| typed(&source))
+        }
+    }
+}
 
 /// Options of one GEMV. Offsets count f32 elements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,12 +91,14 @@ impl PreparedGemv {
 }
 
 impl Gemv {
+    /// The GEMV for `ty` weights stored in `encoding` (`WeightEncoding::for_weights`), in
+    /// `layout`.
     pub fn new(
         device: &wgpu::Device,
         ty: GgmlType,
         layout: MatmulLayout,
+        encoding: WeightEncoding,
     ) -> Result<Self, KernelError> {
-        let encoding = WeightEncoding::for_weights(ty, layout);
         let generic = || {
             Ok(MatmulPipeline {
                 pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
@@ -83,7 +109,7 @@ impl Gemv {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemv", ty, encoding, TEXEL_KERNEL, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemv", ty, special_kernel(encoding), generic)?,
         })
     }
 
@@ -210,11 +236,11 @@ mod tests {
             }
         }
         let mut parts = 0;
-        for layout in MatmulLayout::ALL {
-            let w = upload(c.ty, layout, c.rows, c.cols, &bytes, max_part);
+        for (layout, encoding) in storages(c.ty) {
+            let w = upload(c.ty, encoding, c.rows, c.cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
-            let kernel = Gemv::new(&gpu.device, c.ty, layout).unwrap();
+            let kernel = Gemv::new(&gpu.device, c.ty, layout, encoding).unwrap();
             let options = GemvOptions {
                 accumulate: c.accumulate,
                 ..Default::default()
@@ -225,7 +251,7 @@ mod tests {
             gpu.queue.submit([encoder.finish()]);
             let got = read_f32(&yb, rows);
             let what = format!(
-                "{layout:?} {} {}x{} in {} parts",
+                "{layout:?} {encoding:?} {} {}x{} in {} parts",
                 c.ty,
                 rows,
                 cols,
@@ -341,9 +367,9 @@ mod tests {
         let bytes = random_weight(ty, 40, 512, 11);
         let xb = storage_f32(&vec![0.0; 512]);
         let yb = output_buffer(40);
-        for layout in MatmulLayout::ALL {
-            let w = upload(ty, layout, 40, 512, &bytes, 32 * 1024);
-            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+        for (layout, encoding) in storages(ty) {
+            let w = upload(ty, encoding, 40, 512, &bytes, 32 * 1024);
+            let kernel = Gemv::new(&gpu.device, ty, layout, encoding).unwrap();
             let prepared =
                 kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
             for seed in [1, 2] {

@@ -9,10 +9,12 @@
 //! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
-//! serves) are stored in texel runs in textures ([`WeightEncoding`]) and go instead to the
-//! texel kernels ([`TexelKernel`]: `gemv_texels.wgsl`, `gemm_texels.wgsl`, built with the
-//! type's `texels_<type>.wgsl` snippet and `texels.wgsl`), whose headers say what costs on a
-//! CPU driver; `../embedding_texels.wgsl` looks rows up there.
+//! serves) are stored re-encoded ([`WeightEncoding`]) and go instead to kernels written for
+//! their layout ([`SpecialKernel`]): the layer matrices' `gemv_rows_q8_0_words.wgsl`,
+//! `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`, `gemm_rows_q6_k_bytes.wgsl`, and
+//! for the output head, in textures, `gemv_texels.wgsl` (with `texel_rows.wgsl`, the type's
+//! `texels_<type>.wgsl` snippet and `texels.wgsl`); `../embedding_texels.wgsl` looks token rows
+//! up there. Their headers say what costs on a CPU driver.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
@@ -35,11 +37,18 @@ use crate::gpu::{GpuWeight, WeightEncoding, WeightPart};
 
 const COMMON: &str = include_str!("common.wgsl");
 
-/// The dequantizer snippet for a weight type in its GGUF encoding, or `None` when the GPU
-/// cannot read it (or the weights are in texel runs, which [`texel_source`] reads).
+/// The dequantizer snippet for a weight type stored in `encoding` in a buffer, or `None` when
+/// the GPU cannot read it (or the weights are in texel runs, which [`texel_source`] reads).
 pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<&'static str> {
-    if encoding != WeightEncoding::Gguf {
-        return None;
+    match (encoding, ty) {
+        (WeightEncoding::Gguf, _) => {}
+        (WeightEncoding::Q6KBytes, GgmlType::Q6K) => {
+            return Some(include_str!("dequant_q6_k_bytes.wgsl"))
+        }
+        (WeightEncoding::Q8_0Words, GgmlType::Q8_0) => {
+            return Some(include_str!("dequant_q8_0_words.wgsl"))
+        }
+        _ => return None,
     }
     Some(match ty {
         GgmlType::F32 => include_str!("dequant_f32.wgsl"),
@@ -56,12 +65,13 @@ pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<
 }
 
 /// The complete source of a kernel reading weights in texel runs: `skeleton` (its bindings,
-/// helpers and body) with the type's snippet and `texels.wgsl`; `None` for the GGUF encoding.
+/// helpers and body) with the type's snippet and `texels.wgsl` (WGSL declarations may come in
+/// any order); `None` for the GGUF encoding.
 pub(crate) fn texel_source(skeleton: &str, encoding: WeightEncoding) -> Option<String> {
     let snippet = match encoding {
-        WeightEncoding::Gguf => return None,
         WeightEncoding::Q6KTexels => include_str!("texels_q6_k.wgsl"),
         WeightEncoding::Q8_0Texels => include_str!("texels_q8_0.wgsl"),
+        _ => return None,
     };
     Some(format!(
         "{skeleton}\n{snippet}\n{}",
@@ -101,13 +111,13 @@ pub(crate) fn source_pipeline(
     compute_pipeline(device, &module, label, "main")
 }
 
-/// A matrix product over weights in texel runs (software adapters), where the generic
+/// A matrix product written for one weight encoding on software adapters, where the generic
 /// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
-/// `gemv_texels.wgsl`).
-pub(crate) struct TexelKernel {
-    /// The skeleton: bindings, helpers and body, without the texel pieces.
-    pub skeleton: &'static str,
-    /// `WG · 16` of the kernel.
+/// `texel_rows.wgsl` and `gemv_rows_q8_0_words.wgsl`).
+pub(crate) struct SpecialKernel {
+    /// The complete WGSL source.
+    pub source: String,
+    /// `WG · ROWS` of the kernel.
     pub rows_per_workgroup: u32,
     /// Tokens a workgroup covers (1 for a GEMV).
     pub tokens_per_workgroup: u32,
@@ -122,22 +132,21 @@ pub(crate) struct MatmulPipeline {
 }
 
 impl MatmulPipeline {
-    /// The texel kernel when the weights are in texel runs, or else the generic kernel
-    /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
-    /// SwiftShader.
+    /// The kernel written for the weights' encoding when there is one, or else the generic
+    /// kernel `generic` builds. Only the one that runs is built: each is a shader compile,
+    /// 40–90 ms on SwiftShader.
     pub fn choose(
         device: &wgpu::Device,
         label: &str,
         ty: GgmlType,
-        encoding: WeightEncoding,
-        texel: TexelKernel,
+        special: Option<SpecialKernel>,
         generic: impl FnOnce() -> Result<Self, KernelError>,
     ) -> Result<Self, KernelError> {
-        match texel_source(texel.skeleton, encoding) {
-            Some(source) => Ok(Self {
-                pipeline: source_pipeline(device, &format!("{label} texels {ty}"), &source),
-                rows_per_workgroup: texel.rows_per_workgroup,
-                tokens_per_workgroup: texel.tokens_per_workgroup,
+        match special {
+            Some(kernel) => Ok(Self {
+                pipeline: source_pipeline(device, &format!("{label} {ty}"), &kernel.source),
+                rows_per_workgroup: kernel.rows_per_workgroup,
+                tokens_per_workgroup: kernel.tokens_per_workgroup,
             }),
             None => generic(),
         }

@@ -55,13 +55,3 @@ fn quad_words(at: vec2<u32>, first: u32) -> QuadWords {
         vec4<u32>(t0.w, t1.w, t2.w, t3.w),
     );
 }
-
-// Word j of four rows' level texels (texels first..first+3).
-fn quad_word(at: vec2<u32>, first: u32, j: u32) -> vec4<u32> {
-    return vec4<u32>(
-        run_texel(at, first)[j],
-        run_texel(at, first + 1u)[j],
-        run_texel(at, first + 2u)[j],
-        run_texel(at, first + 3u)[j],
-    );
-}
