@@ -203,7 +203,7 @@ impl GpuModel {
         // Batches of more than one token use GEMM, prepared for this batch size.
         let prefill = (n > 1).then(|| {
             let gemm = |m: &crate::gpu::GpuWeight, x, y, acc| {
-                self.kernels.gemm[&(m.ty(), m.encoding())].prepare(device, limits, m, x, y, n, acc)
+                self.kernels.gemm[&m.ty()].prepare(device, limits, m, x, y, n, acc)
             };
             let embedding =
                 self.kernels
@@ -223,7 +223,7 @@ impl GpuModel {
                 })
                 .collect();
             let out = w.output();
-            let output = self.kernels.gemv[&(out.ty(), out.encoding())].prepare(
+            let output = self.kernels.gemv[&out.ty()].prepare(
                 device,
                 limits,
                 out,

@@ -27,10 +27,9 @@ struct GpuDestination {
     ctx: Arc<GpuContext>,
     part_limit: u64,
     layout: MatmulLayout,
-    /// The matrices' weight types and encodings, and the token embedding's, as the plan names
-    /// them.
-    matrix_types: Vec<(GgmlType, WeightEncoding)>,
-    embedding_type: Option<(GgmlType, WeightEncoding)>,
+    /// The matrices' weight types and the token embedding's, as the plan names them.
+    matrix_types: Vec<GgmlType>,
+    embedding_type: Option<GgmlType>,
 }
 
 impl GpuDestination {
@@ -58,11 +57,9 @@ impl TensorDestination for GpuDestination {
     ) -> Result<Sink, EngineError> {
         Ok(match role {
             TensorRole::Matrix => {
-                let head = name == tensors::TOKEN_EMBD || name == tensors::OUTPUT;
-                let encoding = WeightEncoding::for_weights(info.ggml_type, self.layout, head);
-                self.matrix_types.push((info.ggml_type, encoding));
+                self.matrix_types.push(info.ggml_type);
                 if name == tensors::TOKEN_EMBD {
-                    self.embedding_type = Some((info.ggml_type, encoding));
+                    self.embedding_type = Some(info.ggml_type);
                 }
                 let (cols, rows) = info.rows();
                 let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
@@ -76,7 +73,7 @@ impl TensorDestination for GpuDestination {
                     self.part_limit,
                     name,
                     info.ggml_type,
-                    encoding,
+                    WeightEncoding::for_weights(info.ggml_type, self.layout),
                     rows,
                     cols,
                 )?)

@@ -18,10 +18,8 @@ use std::sync::Arc;
 /// the model has (so that a driver compiling them works while the weights still stream in; on
 /// SwiftShader in Chromium that is about half a second), or else with the model.
 pub(crate) struct Kernels {
-    /// By weight type and encoding (the output head may be stored apart from the layers).
-    pub gemv: HashMap<(GgmlType, WeightEncoding), Gemv>,
-    /// By weight type and encoding (the layers' only).
-    pub gemm: HashMap<(GgmlType, WeightEncoding), Gemm>,
+    pub gemv: HashMap<GgmlType, Gemv>,
+    pub gemm: HashMap<GgmlType, Gemm>,
     pub embedding: Embedding,
     pub rms_norm: RmsNorm,
     pub rope: Rope,
@@ -108,32 +106,29 @@ fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
 }
 
 impl Kernels {
-    /// Every pipeline a model with matrices of `matrix_types` (type and encoding; the token
-    /// embedding's, `embedding`, among them) and attention heads of `head_dim` needs on the
-    /// adapter behind `ctx`. Matrices in texel runs (the output head on software adapters) get
-    /// a GEMV only: prefill multiplies the layers alone.
+    /// Every pipeline a model with matrices of `matrix_types` (the token embedding's among
+    /// them) and attention heads of `head_dim` needs on the adapter behind `ctx`.
     pub fn new(
         ctx: &GpuContext,
-        matrix_types: impl IntoIterator<Item = (GgmlType, WeightEncoding)>,
-        embedding: (GgmlType, WeightEncoding),
+        matrix_types: impl IntoIterator<Item = GgmlType>,
+        embedding_type: GgmlType,
         head_dim: u32,
     ) -> Result<Self, EngineError> {
         let device = &ctx.device;
         let layout = MatmulLayout::for_adapter(ctx);
         let mut gemv = HashMap::new();
         let mut gemm = HashMap::new();
-        for (ty, encoding) in matrix_types {
-            if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry((ty, encoding)) {
-                e.insert(Gemv::new(device, ty, layout, encoding)?);
-                if !encoding.is_texels() {
-                    gemm.insert((ty, encoding), Gemm::new(device, ty, layout)?);
-                }
+        for ty in matrix_types {
+            if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(ty) {
+                e.insert(Gemv::new(device, ty, layout)?);
+                gemm.insert(ty, Gemm::new(device, ty, layout)?);
             }
         }
+        let embedding_encoding = WeightEncoding::for_weights(embedding_type, layout);
         Ok(Self {
             gemv,
             gemm,
-            embedding: Embedding::new(device, embedding.0, embedding.1)?,
+            embedding: Embedding::new(device, embedding_type, embedding_encoding)?,
             rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
             attention: Attention::new(device, layout, Some(head_dim)),
@@ -187,8 +182,8 @@ impl GpuModel {
             Some(k) => k,
             None => Kernels::new(
                 &ctx,
-                weights.matrices().map(|w| (w.ty(), w.encoding())),
-                (weights.token_embd.ty(), weights.token_embd.encoding()),
+                weights.matrices().map(|w| w.ty()),
+                weights.token_embd.ty(),
                 c.head_dim as u32,
             )?,
         };
@@ -261,7 +256,7 @@ impl GpuModel {
         let output_norm = norm(&acts.x, &weights.output_norm, &acts.h);
 
         let gemv = |w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, accumulate: bool| {
-            kernels.gemv[&(w.ty(), w.encoding())].prepare(
+            kernels.gemv[&w.ty()].prepare(
                 device,
                 limits,
                 w,

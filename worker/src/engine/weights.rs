@@ -32,9 +32,9 @@ impl ModelWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
-    /// GPU memory holding weights: every matrix's buffers or textures (padding included), the
-    /// norms and the RoPE factors. The budget is 1.05 × the GGUF tensor bytes on GPUs
-    /// (software adapters store Q8_0 and Q6_K as texel runs: 36/34 and 320/210 of their bytes).
+    /// GPU memory holding weights: every matrix's buffers (padding included), the norms and
+    /// the RoPE factors. The budget is 1.05 × the GGUF tensor bytes on GPUs (software
+    /// adapters store Q8_0 and Q6_K re-encoded: 36/34 and 320/210 of their bytes).
     pub fn gpu_bytes(&self) -> u64 {
         let vectors = std::iter::once(&self.output_norm)
             .chain(self.rope_freqs.as_ref())
@@ -43,14 +43,13 @@ impl ModelWeights {
             + vectors.map(wgpu::Buffer::size).sum::<u64>()
     }
 
-    /// Every buffer holding a weight (weights in texel runs are in textures, which their
-    /// [`GpuWeight`] destroys when dropped).
+    /// Every buffer holding a weight.
     pub fn buffers(&self) -> impl Iterator<Item = &wgpu::Buffer> {
         let vectors = std::iter::once(&self.output_norm)
             .chain(self.rope_freqs.as_ref())
             .chain(self.layers.iter().flat_map(|l| [&l.attn_norm, &l.ffn_norm]));
         self.matrices()
-            .flat_map(|m| m.parts().iter().filter_map(|p| p.buffer()))
+            .flat_map(|m| m.parts().iter().map(|p| &p.buffer))
             .chain(vectors)
     }
 

@@ -1,27 +1,20 @@
 //! Weight tensors on the GPU, kept quantized (Q6_K stays 6-bit) and dequantized on the fly by
 //! the kernels in `kernels::matmul` and `kernels::embedding`.
 //!
-//! A tensor is `rows × cols` weights of one [`GgmlType`]. On GPUs it is stored row-major
-//! exactly as in the GGUF file, in storage buffers; on software adapters Q8_0 and Q6_K are
-//! re-encoded as they arrive into texel runs held in `rgba32uint` textures
-//! ([`WeightEncoding`]). When it is larger than one binding may be, it is split by rows into
-//! several buffers or textures ("parts"), one binding each; kernels are dispatched once per
-//! part.
+//! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
+//! file on GPUs; on software adapters Q8_0 and Q6_K are re-encoded block by block as they arrive
+//! into layouts a CPU driver reads faster ([`WeightEncoding`]). When it is larger than one
+//! storage binding may be, it is split by rows into several buffers ("parts"), one binding each;
+//! kernels are dispatched once per part.
 //!
-//! Buffers: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
+//! Alignment: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
 //! shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and blocks need
 //! not be 4-byte aligned inside a part (a 256-weight Q6_K row is 210 bytes, and Q6_K / Q8_0
 //! blocks alternate 4- and 2-byte alignment). Only a part's total size is rounded up to 4 bytes
 //! (zero padding, at most 3 bytes per part). Split points are row counts whose byte offset is a
 //! multiple of 256 (`min_storage_buffer_offset_alignment`), so parts could also share one
 //! buffer as offset bindings, and so every part but the last is a whole number of words.
-//!
-//! Textures: a part holds whole row groups; their runs fill the texture's lines in order,
-//! `line_runs` runs to a line (a run never straddles two lines). A part's lines are as wide as
-//! the device's largest 2-D texture allows, and it takes as many lines as that limit and the
-//! part byte limit allow.
 
-use super::weight_encoding::{ROW_GROUP, TEXEL_BYTES};
 use super::{GpuContext, WeightEncoding};
 use crate::gguf::GgmlType;
 
@@ -84,77 +77,20 @@ pub enum WeightError {
     },
 }
 
-/// Where a part's bytes live.
-#[derive(Debug)]
-pub enum PartStorage {
-    Buffer(wgpu::Buffer),
-    /// Texel runs ([`WeightEncoding::is_texels`]), `line_runs` to a texture line.
-    Texels {
-        texture: wgpu::Texture,
-        view: wgpu::TextureView,
-        line_runs: u32,
-    },
-}
-
-/// One buffer or texture of a split tensor: rows `first_row .. first_row + rows`.
+/// One buffer of a split tensor: rows `first_row .. first_row + rows`.
 #[derive(Debug)]
 pub struct WeightPart {
-    pub storage: PartStorage,
+    pub buffer: wgpu::Buffer,
     pub first_row: u32,
     pub rows: u32,
     /// Offset of this part's first byte in the tensor's stored bytes.
     pub byte_offset: u64,
-    /// The part's stored bytes (`rows × stored row bytes`, or whole row groups' runs), before
-    /// padding.
+    /// The part's stored bytes (`rows × stored row bytes`), before padding to 4.
     pub byte_len: u64,
 }
 
-impl WeightPart {
-    /// What binding 0 of a kernel reading this part gets.
-    pub fn binding(&self) -> wgpu::BindingResource<'_> {
-        match &self.storage {
-            PartStorage::Buffer(buffer) => buffer.as_entire_binding(),
-            PartStorage::Texels { view, .. } => wgpu::BindingResource::TextureView(view),
-        }
-    }
-
-    /// The part's buffer, when it is one.
-    pub fn buffer(&self) -> Option<&wgpu::Buffer> {
-        match &self.storage {
-            PartStorage::Buffer(buffer) => Some(buffer),
-            PartStorage::Texels { .. } => None,
-        }
-    }
-
-    /// Runs per texture line (0 for a buffer): the kernels' cursor wraps there.
-    pub fn line_runs(&self) -> u32 {
-        match &self.storage {
-            PartStorage::Buffer(_) => 0,
-            PartStorage::Texels { line_runs, .. } => *line_runs,
-        }
-    }
-
-    /// GPU memory the part takes.
-    pub fn allocated_bytes(&self) -> u64 {
-        match &self.storage {
-            PartStorage::Buffer(buffer) => buffer.size(),
-            PartStorage::Texels { texture, .. } => {
-                let size = texture.size();
-                u64::from(size.width) * u64::from(size.height) * TEXEL_BYTES as u64
-            }
-        }
-    }
-
-    fn destroy(&self) {
-        match &self.storage {
-            PartStorage::Buffer(buffer) => buffer.destroy(),
-            PartStorage::Texels { texture, .. } => texture.destroy(),
-        }
-    }
-}
-
 /// A `rows × cols` weight tensor on the GPU in its GGUF encoding (or one made from it), split
-/// by rows across buffers or textures.
+/// by rows across buffers.
 #[derive(Debug)]
 pub struct GpuWeight {
     name: String,
@@ -165,13 +101,9 @@ pub struct GpuWeight {
     /// GGUF bytes per row.
     row_bytes: u64,
     parts: Vec<WeightPart>,
-    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), a block for the
-    /// re-encoded buffers, or a row group's rows for texel runs.
-    unit: u64,
-    /// Stored bytes of one row group (texel runs only).
-    group_bytes: u64,
-    /// GGUF bytes of an unfinished unit not yet written: they start at `carry_offset` and wait
-    /// for the bytes that follow them.
+    /// GGUF bytes of an unfinished unit not yet written (queue writes must be 4-byte aligned,
+    /// and a re-encoded tensor needs whole blocks): they start at `carry_offset` and wait for
+    /// the bytes that follow them.
     carry: Vec<u8>,
     carry_offset: u64,
     bytes_written: u64,
@@ -182,7 +114,7 @@ pub struct GpuWeight {
 impl Drop for GpuWeight {
     fn drop(&mut self) {
         for part in &self.parts {
-            part.destroy();
+            part.buffer.destroy();
         }
     }
 }
@@ -253,46 +185,57 @@ impl GpuWeight {
                 })
             }
         };
-        let too_large = |what, row_bytes| WeightError::TooLarge {
+        let gguf_row_bytes = row_bytes;
+        let row_bytes = encoding.stored_len(row_bytes);
+        let too_large = |what| WeightError::TooLarge {
             name: name.into(),
             what,
             rows,
             row_bytes,
             limit: max_part_bytes,
         };
-        if rows == 0 {
-            return Err(too_large("a tensor needs at least one row", row_bytes));
-        }
-        let (parts, unit, group_bytes) = if encoding.is_texels() {
-            let group_bytes = u64::from(cols / encoding.run_weights())
-                * u64::from(encoding.run_texels())
-                * TEXEL_BYTES as u64;
-            let parts = texel_parts(device, max_part_bytes, name, encoding, rows, cols)
-                .ok_or_else(|| {
-                    too_large("not even one group of 16 rows fits a texture", row_bytes)
-                })?;
-            (parts, u64::from(ROW_GROUP) * row_bytes, group_bytes)
+        // Kernels compute byte offsets in u32.
+        let max_part_bytes = max_part_bytes.min(u32::MAX as u64 - 3);
+        let rows_per_part = if (rows as u64 * row_bytes).next_multiple_of(4) <= max_part_bytes {
+            rows.max(1)
         } else {
-            let stored_row_bytes = encoding.stored_bytes(row_bytes);
-            let parts = buffer_parts(device, max_part_bytes, name, rows, stored_row_bytes)
-                .ok_or_else(|| {
-                    too_large(
-                        "not even one 256-byte-aligned group of rows fits a binding",
-                        stored_row_bytes,
-                    )
-                })?;
-            (parts, encoding.unit().0 as u64, 0)
+            rows_per_part(row_bytes, max_part_bytes).ok_or_else(|| {
+                too_large("not even one 256-byte-aligned group of rows fits a binding")
+            })?
         };
+        let mut parts = Vec::new();
+        let mut first_row = 0u32;
+        while first_row < rows {
+            let n = (rows - first_row).min(rows_per_part);
+            let byte_len = n as u64 * row_bytes;
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&format!("{name} [{}]", parts.len())),
+                size: byte_len.next_multiple_of(4),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            parts.push(WeightPart {
+                buffer,
+                first_row,
+                rows: n,
+                byte_offset: first_row as u64 * row_bytes,
+                byte_len,
+            });
+            first_row += n;
+        }
+        if parts.is_empty() {
+            return Err(too_large("a tensor needs at least one row"));
+        }
         Ok(Self {
             name: name.into(),
             ty,
             encoding,
             rows,
             cols,
-            row_bytes,
+            row_bytes: gguf_row_bytes,
             parts,
-            unit,
-            group_bytes,
             carry: Vec::new(),
             carry_offset: 0,
             bytes_written: 0,
@@ -354,7 +297,7 @@ impl GpuWeight {
         }
         let new_len = bytes.len() as u64;
         let carry_end = self.carry_offset + self.carry.len() as u64;
-        let unit = self.unit as usize;
+        let unit = self.encoding.unit().0;
         let unaligned = |offset| WeightError::UnalignedWrite {
             name: self.name.clone(),
             offset,
@@ -364,8 +307,8 @@ impl GpuWeight {
         let joined;
         let (mut offset, mut bytes) = (offset, bytes);
         if !self.carry.is_empty() && offset == carry_end {
-            // Appended in place: a stream of small writes into a row group's carry copies
-            // each byte once.
+            // Appended in place: a stream of small writes into an unfinished unit copies each
+            // byte once.
             self.carry.extend_from_slice(bytes);
             if self.carry.len() < unit && carry_end + new_len < total {
                 self.bytes_written += new_len;
@@ -389,15 +332,12 @@ impl GpuWeight {
         }
         self.bytes_written += new_len;
         let whole = &bytes[..(aligned_end - offset) as usize];
-        if self.encoding.is_texels() {
-            let stored: Vec<u8> = whole
-                .chunks(unit)
-                .flat_map(|group| self.encoding.encode_group(group, self.cols))
-                .collect();
-            self.write_aligned(queue, offset / self.unit * self.group_bytes, &stored);
-        } else {
-            let stored = self.encoding.encode(whole);
-            self.write_aligned(queue, self.encoding.stored_bytes(offset), &stored);
+        match self.encoding {
+            WeightEncoding::Gguf => self.write_aligned(queue, offset, whole),
+            encoding => {
+                let stored = encoding.encode(whole);
+                self.write_aligned(queue, encoding.stored_len(offset), &stored);
+            }
         }
         if aligned_end < end {
             self.carry = bytes[(aligned_end - offset) as usize..].to_vec();
@@ -406,9 +346,8 @@ impl GpuWeight {
         Ok(())
     }
 
-    /// Writes stored bytes at stored byte `offset`, which is 4-aligned (a row group's start for
-    /// texel runs); the length is a multiple of 4 (of whole groups) unless the slice ends the
-    /// tensor.
+    /// Writes stored bytes at stored byte `offset`, which is 4-aligned; the length is a multiple
+    /// of 4 unless the slice ends the tensor.
     fn write_aligned(&self, queue: &wgpu::Queue, offset: u64, bytes: &[u8]) {
         for part in &self.parts {
             let (start, end) = (part.byte_offset, part.byte_offset + part.byte_len);
@@ -418,30 +357,13 @@ impl GpuWeight {
                 continue;
             }
             let slice = &bytes[(lo - offset) as usize..(hi - offset) as usize];
-            match &part.storage {
-                PartStorage::Texels {
-                    texture, line_runs, ..
-                } => {
-                    let run_bytes = u64::from(self.encoding.run_texels()) * TEXEL_BYTES as u64;
-                    let first_run = (lo - start) / run_bytes;
-                    write_runs(
-                        queue,
-                        texture,
-                        u64::from(*line_runs),
-                        run_bytes,
-                        first_run,
-                        slice,
-                    );
-                }
-                PartStorage::Buffer(buffer) if slice.len().is_multiple_of(4) => {
-                    queue.write_buffer(buffer, lo - start, slice);
-                }
-                PartStorage::Buffer(buffer) => {
-                    // Only the tensor's last bytes end unaligned: pad them with zeros.
-                    let mut padded = slice.to_vec();
-                    padded.resize(slice.len().next_multiple_of(4), 0);
-                    queue.write_buffer(buffer, lo - start, &padded);
-                }
+            if slice.len().is_multiple_of(4) {
+                queue.write_buffer(&part.buffer, lo - start, slice);
+            } else {
+                // Only the tensor's last bytes end unaligned: pad them with zeros.
+                let mut padded = slice.to_vec();
+                padded.resize(slice.len().next_multiple_of(4), 0);
+                queue.write_buffer(&part.buffer, lo - start, &padded);
             }
         }
     }
@@ -475,9 +397,9 @@ impl GpuWeight {
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }
-    /// GPU memory the tensor's buffers or textures take.
+    /// GPU memory the tensor's buffers take.
     pub fn allocated_bytes(&self) -> u64 {
-        self.parts.iter().map(WeightPart::allocated_bytes).sum()
+        self.parts.iter().map(|p| p.buffer.size()).sum()
     }
 }
 
@@ -486,165 +408,6 @@ pub fn max_part_bytes(limits: &wgpu::Limits) -> u64 {
     limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size)
-}
-
-/// The buffers of a tensor in its GGUF bytes, `None` when not even one 256-byte-aligned group
-/// of rows fits `max_part_bytes`.
-fn buffer_parts(
-    device: &wgpu::Device,
-    max_part_bytes: u64,
-    name: &str,
-    rows: u32,
-    row_bytes: u64,
-) -> Option<Vec<WeightPart>> {
-    // Kernels compute byte offsets in u32.
-    let max_part_bytes = max_part_bytes.min(u32::MAX as u64 - 3);
-    let rows_per_part = if (rows as u64 * row_bytes).next_multiple_of(4) <= max_part_bytes {
-        rows
-    } else {
-        rows_per_part(row_bytes, max_part_bytes)?
-    };
-    let mut parts = Vec::new();
-    let mut first_row = 0u32;
-    while first_row < rows {
-        let n = (rows - first_row).min(rows_per_part);
-        let byte_len = n as u64 * row_bytes;
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(&format!("{name} [{}]", parts.len())),
-            size: byte_len.next_multiple_of(4),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        parts.push(WeightPart {
-            storage: PartStorage::Buffer(buffer),
-            first_row,
-            rows: n,
-            byte_offset: first_row as u64 * row_bytes,
-            byte_len,
-        });
-        first_row += n;
-    }
-    Some(parts)
-}
-
-/// The textures of a tensor in texel runs, `None` when not even one row group fits a part.
-fn texel_parts(
-    device: &wgpu::Device,
-    max_part_bytes: u64,
-    name: &str,
-    encoding: WeightEncoding,
-    rows: u32,
-    cols: u32,
-) -> Option<Vec<WeightPart>> {
-    let max_dim = u64::from(device.limits().max_texture_dimension_2d);
-    let run_texels = u64::from(encoding.run_texels());
-    let run_bytes = run_texels * TEXEL_BYTES as u64;
-    let group_runs = u64::from(cols / encoding.run_weights());
-    let group_bytes = group_runs * run_bytes;
-    let groups = u64::from(rows.div_ceil(ROW_GROUP));
-    let line_runs = (max_dim / run_texels)
-        .min(max_part_bytes / run_bytes)
-        .min(groups * group_runs);
-    if line_runs == 0 {
-        return None;
-    }
-    let lines = max_dim.min(max_part_bytes / (line_runs * run_bytes));
-    let part_groups = lines * line_runs / group_runs;
-    if part_groups == 0 {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let mut first_group = 0u64;
-    while first_group < groups {
-        let n = (groups - first_group).min(part_groups);
-        // As many lines as the runs need, as evenly filled as can be (a run never straddles
-        // two lines, so a part wastes less than one run per line).
-        let lines = (n * group_runs).div_ceil(line_runs);
-        let line_runs = (n * group_runs).div_ceil(lines);
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(&format!("{name} [{}]", parts.len())),
-            size: wgpu::Extent3d {
-                width: (line_runs * run_texels) as u32,
-                height: lines as u32,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Uint,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_DST
-                | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let first_row = (first_group * u64::from(ROW_GROUP)) as u32;
-        parts.push(WeightPart {
-            storage: PartStorage::Texels {
-                texture,
-                view,
-                line_runs: line_runs as u32,
-            },
-            first_row,
-            rows: (rows - first_row).min((n * u64::from(ROW_GROUP)) as u32),
-            byte_offset: first_group * group_bytes,
-            byte_len: n * group_bytes,
-        });
-        first_group += n;
-    }
-    Some(parts)
-}
-
-/// Writes whole runs (`bytes`) from run `first_run` of a texel part: one texture write per
-/// partial line, one for the whole lines between.
-fn write_runs(
-    queue: &wgpu::Queue,
-    texture: &wgpu::Texture,
-    line_runs: u64,
-    run_bytes: u64,
-    first_run: u64,
-    bytes: &[u8],
-) {
-    let run_texels = (run_bytes / TEXEL_BYTES as u64) as u32;
-    let mut run = first_run;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let runs = rest.len() as u64 / run_bytes;
-        let (x, line) = (run % line_runs, run / line_runs);
-        let (width, height) = if x == 0 && runs >= line_runs {
-            (line_runs, runs / line_runs)
-        } else {
-            (runs.min(line_runs - x), 1)
-        };
-        let len = (width * height * run_bytes) as usize;
-        queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d {
-                    x: x as u32 * run_texels,
-                    y: line as u32,
-                    z: 0,
-                },
-                aspect: wgpu::TextureAspect::All,
-            },
-            &rest[..len],
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some((width * run_bytes) as u32),
-                rows_per_image: None,
-            },
-            wgpu::Extent3d {
-                width: width as u32 * run_texels,
-                height: height as u32,
-                depth_or_array_layers: 1,
-            },
-        );
-        run += width * height;
-        rest = &rest[len..];
-    }
 }
 
 /// Rows per part when a tensor must be split: the most rows that fit `max_bytes` and whose
@@ -673,47 +436,11 @@ mod tests {
     fn read_back(w: &GpuWeight) -> Vec<u8> {
         let mut bytes = Vec::new();
         for part in w.parts() {
-            let b = match &part.storage {
-                PartStorage::Buffer(buffer) => {
-                    pollster::block_on(read_buffer(gpu(), buffer, buffer.size())).unwrap()
-                }
-                PartStorage::Texels { texture, .. } => read_texture(texture),
-            };
+            let b =
+                pollster::block_on(read_buffer(gpu(), &part.buffer, part.buffer.size())).unwrap();
             bytes.extend_from_slice(&b[..part.byte_len as usize]);
         }
         bytes
-    }
-
-    /// A texture's texels line by line.
-    fn read_texture(texture: &wgpu::Texture) -> Vec<u8> {
-        let gpu = gpu();
-        let size = texture.size();
-        let line = size.width as usize * TEXEL_BYTES;
-        let padded = line.next_multiple_of(256);
-        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("texels read back"),
-            size: (padded * size.height as usize) as u64,
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_buffer(
-            texture.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(padded as u32),
-                    rows_per_image: None,
-                },
-            },
-            size,
-        );
-        gpu.queue.submit([encoder.finish()]);
-        let all = pollster::block_on(read_buffer(gpu, &buffer, buffer.size())).unwrap();
-        all.chunks(padded)
-            .flat_map(|l| l[..line].to_vec())
-            .collect()
     }
 
     #[test]
@@ -723,7 +450,7 @@ mod tests {
             GpuWeight::with_part_limit(&gpu().device, 128 * 1024, "t", GgmlType::Q6K, 1000, 2048)
                 .unwrap();
         for part in w.parts() {
-            assert!(part.allocated_bytes() <= 128 * 1024);
+            assert!(part.buffer.size() <= 128 * 1024);
             assert_eq!(part.byte_offset % 256, 0);
         }
         assert_eq!(w.parts()[0].rows, 64);
@@ -732,7 +459,7 @@ mod tests {
         let w =
             GpuWeight::with_part_limit(&gpu().device, 4096, "t", GgmlType::Q6K, 3, 256).unwrap();
         assert_eq!(w.parts().len(), 1);
-        assert_eq!(w.parts()[0].allocated_bytes(), 632);
+        assert_eq!(w.parts()[0].buffer.size(), 632);
         // Too small for one aligned group: 128 rows of 210 bytes.
         assert!(matches!(
             GpuWeight::with_part_limit(&gpu().device, 20_000, "t", GgmlType::Q6K, 1000, 256),
@@ -825,88 +552,6 @@ mod tests {
         w.write_rows(&gpu.queue, 0, &bytes[..7 * rb]).unwrap();
         assert_eq!(read_back(&w), want);
         assert_eq!(w.allocated_bytes(), (want.len() as u64).next_multiple_of(4));
-    }
-
-    /// The runs of `bytes` (GGUF rows of `cols` weights), group after group.
-    fn texel_runs(encoding: WeightEncoding, bytes: &[u8], row_bytes: usize, cols: u32) -> Vec<u8> {
-        bytes
-            .chunks(ROW_GROUP as usize * row_bytes)
-            .flat_map(|group| encoding.encode_group(group, cols))
-            .collect()
-    }
-
-    #[test]
-    fn texel_runs_stream_in_any_chunking_and_wrap_lines() {
-        let gpu = gpu();
-        // 21 row groups (the last of 13 rows) of 128 runs: lines of at most 8192 texels wrap
-        // inside groups, and 600 kB parts hold 2 lines or fewer.
-        let (rows, cols) = (333, 2048);
-        let bytes = random_weight(GgmlType::Q6K, rows, cols, 4);
-        let encoding = WeightEncoding::Q6KTexels;
-        let rb = 1680;
-        let want = texel_runs(encoding, &bytes, rb, cols as u32);
-        let new = || {
-            let (rows, cols) = (rows as u32, cols as u32);
-            GpuWeight::encoded(
-                &gpu.device,
-                600_000,
-                "t",
-                GgmlType::Q6K,
-                encoding,
-                rows,
-                cols,
-            )
-            .unwrap()
-        };
-        for chunk in [7, 209, 1680, 5000, 65536] {
-            let mut w = new();
-            assert!(w.parts().len() >= 2);
-            assert!(w.parts().iter().all(|p| p.allocated_bytes() <= 600_000));
-            for (i, c) in bytes.chunks(chunk).enumerate() {
-                w.write_bytes(&gpu.queue, (i * chunk) as u64, c).unwrap();
-            }
-            assert_eq!(w.bytes_written(), bytes.len() as u64);
-            assert_eq!(read_back(&w), want, "chunks of {chunk}");
-        }
-        // Whole groups out of order; a write inside a group that continues nothing is refused.
-        let mut w = new();
-        w.write_rows(&gpu.queue, 32, &bytes[32 * rb..]).unwrap();
-        assert!(matches!(
-            w.write_rows(&gpu.queue, 1, &bytes[rb..2 * rb]),
-            Err(WeightError::UnalignedWrite { unit, .. }) if unit == 16 * rb
-        ));
-        w.write_rows(&gpu.queue, 0, &bytes[..32 * rb]).unwrap();
-        assert_eq!(read_back(&w), want);
-        let stored = want.len() as f64;
-        assert!(
-            w.allocated_bytes() as f64 <= 1.05 * stored,
-            "{}",
-            w.allocated_bytes()
-        );
-    }
-
-    #[test]
-    fn a_q8_0_tensor_smaller_than_a_line_takes_one_short_line() {
-        let gpu = gpu();
-        let (rows, cols) = (40, 576);
-        let bytes = random_weight(GgmlType::Q8_0, rows, cols, 5);
-        let encoding = WeightEncoding::Q8_0Texels;
-        let mut w = GpuWeight::encoded(
-            &gpu.device,
-            u64::MAX,
-            "t",
-            GgmlType::Q8_0,
-            encoding,
-            rows as u32,
-            cols as u32,
-        )
-        .unwrap();
-        w.write_bytes(&gpu.queue, 0, &bytes).unwrap();
-        let want = texel_runs(encoding, &bytes, 612, cols as u32);
-        assert_eq!(read_back(&w), want);
-        // 3 groups of 18 runs of 36 texels, in one line.
-        assert_eq!(w.parts()[0].line_runs(), 54);
-        assert_eq!(w.allocated_bytes(), want.len() as u64);
     }
 
     #[test]

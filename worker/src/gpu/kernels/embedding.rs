@@ -3,7 +3,7 @@
 //! table's split parts (Llama 3's 128256 × 2048 Q6_K table is 215 MB, above lavapipe's 128 MB
 //! binding): one dispatch per part, each writing the tokens whose rows it holds.
 
-use super::matmul::{source_pipeline, texel_source, weight_pipeline, Dispatches, KernelError};
+use super::matmul::{weight_pipeline, Dispatches, KernelError};
 use super::params::in_pass;
 use crate::gguf::GgmlType;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -35,14 +35,10 @@ impl Embedding {
         ty: GgmlType,
         encoding: WeightEncoding,
     ) -> Result<Self, KernelError> {
-        let pipeline = match texel_source(include_str!("embedding_texels.wgsl"), encoding) {
-            Some(source) => source_pipeline(device, &format!("embedding texels {ty}"), &source),
-            None => weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
-        };
         Ok(Self {
             ty,
             encoding,
-            pipeline,
+            pipeline: weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
         })
     }
 
@@ -80,17 +76,10 @@ impl Embedding {
             ids,
             out,
             |part| {
-                let params = vec![
+                (
+                    vec![n_tokens, table.cols(), part.first_row, part.rows],
                     n_tokens,
-                    table.cols(),
-                    part.first_row,
-                    part.rows,
-                    part.line_runs(),
-                    0,
-                    0,
-                    0,
-                ];
-                (params, n_tokens)
+                )
             },
         ))
     }
@@ -134,6 +123,7 @@ pub fn embedding_cpu(
 mod tests {
     use super::*;
     use crate::gpu::kernels::matmul::test_util::*;
+    use crate::gpu::kernels::matmul::MatmulLayout;
     use crate::gpu::test_support::gpu;
 
     /// Looks `ids` up in a random table stored in each layout's encoding; returns the most
@@ -150,8 +140,8 @@ mod tests {
         let bytes = random_weight(ty, rows as usize, cols as usize, 7);
         let want = embedding_cpu(ty, &bytes, cols as usize, ids).unwrap();
         let mut parts = 0;
-        for (_, encoding) in storages(ty) {
-            let w = upload(ty, encoding, rows, cols, &bytes, max_part);
+        for layout in MatmulLayout::ALL {
+            let w = upload(ty, layout, rows, cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let ids_buf = storage_u32(ids);
             let out = output_buffer(ids.len() * cols as usize);
@@ -174,7 +164,7 @@ mod tests {
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert!(
                     (g - w).abs() <= 1e-6 * w.abs().max(1e-3),
-                    "{ty} {encoding:?} {rows}x{cols} element {i}: gpu {g} cpu {w}"
+                    "{ty} {layout:?} {rows}x{cols} element {i}: gpu {g} cpu {w}"
                 );
             }
         }

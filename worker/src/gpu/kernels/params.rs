@@ -123,27 +123,12 @@ pub(crate) fn bind_buffers(
     label: &str,
     buffers: &[&wgpu::Buffer],
 ) -> wgpu::BindGroup {
-    bind_resources(
-        device,
-        pipeline,
-        label,
-        buffers.iter().map(|b| b.as_entire_binding()),
-    )
-}
-
-/// [`bind_buffers`] for any resources (a weight part may be a texture), bindings 0.. in order.
-pub(crate) fn bind_resources<'a>(
-    device: &wgpu::Device,
-    pipeline: &wgpu::ComputePipeline,
-    label: &str,
-    resources: impl IntoIterator<Item = wgpu::BindingResource<'a>>,
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = resources
-        .into_iter()
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
         .enumerate()
-        .map(|(i, resource)| wgpu::BindGroupEntry {
+        .map(|(i, b)| wgpu::BindGroupEntry {
             binding: i as u32,
-            resource,
+            resource: b.as_entire_binding(),
         })
         .collect();
     device.create_bind_group(&wgpu::BindGroupDescriptor {

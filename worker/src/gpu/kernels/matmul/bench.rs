@@ -72,13 +72,12 @@ pub fn measure_gemv(
     repeats: usize,
 ) -> Result<GemvThroughput, BenchError> {
     let device = &ctx.device;
-    let encoding = WeightEncoding::for_weights(ty, layout, false);
     let mut w = GpuWeight::encoded(
         device,
         max_part_bytes(&ctx.limits),
         "bench weight",
         ty,
-        encoding,
+        WeightEncoding::for_weights(ty, layout),
         rows,
         cols,
     )?;
@@ -94,7 +93,7 @@ pub fn measure_gemv(
     let x: Vec<f32> = (0..cols).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let x = storage("bench x", bytemuck::cast_slice(&x));
     let y = storage("bench y", &vec![0u8; rows as usize * 4]);
-    let gemv = Gemv::new(device, ty, layout, encoding)?.prepare(
+    let gemv = Gemv::new(device, ty, layout)?.prepare(
         device,
         &ctx.limits,
         &w,
@@ -107,22 +106,7 @@ pub fn measure_gemv(
         gemv.encode(&mut pass);
     })?;
 
-    // The copy reads as many bytes as the weights take (from buffers of that size when the
-    // weights are in textures).
-    let sources: Vec<wgpu::Buffer> = w
-        .parts()
-        .iter()
-        .map(|part| match part.buffer() {
-            Some(buffer) => buffer.clone(),
-            None => device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("bench copy source"),
-                size: part.allocated_bytes().next_multiple_of(4),
-                usage: wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            }),
-        })
-        .collect();
-    let largest = sources.iter().map(wgpu::Buffer::size).max().unwrap_or(4);
+    let largest = w.parts().iter().map(|p| p.buffer.size()).max().unwrap_or(4);
     let copy_dst = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("bench copy"),
         size: largest,
@@ -130,8 +114,8 @@ pub fn measure_gemv(
         mapped_at_creation: false,
     });
     let copy_seconds = time_per_repeat(ctx, repeats, |encoder| {
-        for source in &sources {
-            encoder.copy_buffer_to_buffer(source, 0, &copy_dst, 0, source.size());
+        for part in w.parts() {
+            encoder.copy_buffer_to_buffer(&part.buffer, 0, &copy_dst, 0, part.buffer.size());
         }
     })?;
     Ok(GemvThroughput {

@@ -1,15 +1,13 @@
-// Byte-addressed reads of the weight part `W`, a storage buffer. GGUF blocks need not be
-// 4-byte aligned (Q6_K blocks are 210 bytes, Q8_0 34), so every read goes through these
-// helpers. The part's size is padded to a multiple of 4, so the word after an unaligned read's
-// first word always exists.
+// Byte-addressed reads of the weight part `W` (declared by the kernel skeleton as
+// `var<storage, read> W: array<u32>`). GGUF blocks need not be 4-byte aligned (Q6_K blocks are
+// 210 bytes, Q8_0 34), so every read goes through these helpers. The part's size is padded to a
+// multiple of 4, so the word after an unaligned read's first word always exists.
 //
 // Every dequantizer snippet defines:
 //   const BLOCK_WEIGHTS: u32;   // weights per GGUF block (16 for the float types)
 //   const BLOCK_BYTES: u32;     // bytes per block
 //   fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4>
 //     // weights 16c .. 16c+16 of the block starting at byte b, in row order
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
 
 fn load_u32(off: u32) -> u32 {
     let w = off >> 2u;

@@ -2,7 +2,7 @@
 //! with `W` in its GGUF encoding.
 
 use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, SpecialKernel,
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
@@ -24,29 +24,30 @@ fn skeleton(layout: MatmulLayout) -> &'static str {
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
-/// The kernel written for `encoding`, if any (software adapters; the layer matrices, which
-/// GEMMs multiply, are never in texel runs).
-fn special_kernel(encoding: WeightEncoding) -> Option<SpecialKernel> {
-    let typed = |source: &str| SpecialKernel {
-        source: source.to_string(),
-        rows_per_workgroup: 8 * 16,
-        tokens_per_workgroup: 4,
-    };
-    match encoding {
-        WeightEncoding::Q8_0Words => Some(typed(concat!(
-            include_str!("gemm_io.wgsl"),
-            include_str!("byte_lanes.wgsl"),
-            include_str!("row_words.wgsl"),
-            include_str!("gemm_tokens.wgsl"),
-            include_str!("gemm_rows_q8_0_words.wgsl")
-        ))),
-        WeightEncoding::Q6KBytes => Some(typed(concat!(
-            include_str!("gemm_io.wgsl"),
-            include_str!("byte_lanes.wgsl"),
-            include_str!("row_words.wgsl"),
-            include_str!("gemm_tokens.wgsl"),
-            include_str!("gemm_rows_q6_k_bytes.wgsl")
-        ))),
+fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+    match ty {
+        // Reads WeightEncoding::Q8_0Words.
+        GgmlType::Q8_0 => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemm_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
+                include_str!("gemm_tokens.wgsl"),
+                include_str!("gemm_rows_q8_0_words.wgsl")
+            ),
+            rows_per_workgroup: 8 * 16,
+            tokens_per_workgroup: 4,
+        }),
+        // Reads WeightEncoding::Q6KBytes.
+        GgmlType::Q6K => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemm_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
+                include_str!("gemm_tokens.wgsl"),
+                include_str!("gemm_rows_q6_k_bytes.wgsl")
+            ),
+            rows_per_workgroup: 8 * 16,
+            tokens_per_workgroup: 4,
+        }),
         _ => None,
     }
 }
@@ -74,7 +75,7 @@ impl Gemm {
         ty: GgmlType,
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
-        let encoding = WeightEncoding::for_weights(ty, layout, false);
+        let encoding = WeightEncoding::for_weights(ty, layout);
         let generic = || {
             Ok(MatmulPipeline {
                 pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
@@ -85,7 +86,7 @@ impl Gemm {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemm", ty, special_kernel(encoding), generic)?,
+            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_row_kernel, generic)?,
         })
     }
 
@@ -132,7 +133,7 @@ impl Gemm {
                     n_tokens,
                     w.rows(),
                     row_tiles,
-                    part.line_runs(),
+                    0,
                 ];
                 (params, row_tiles * token_tiles)
             },
@@ -215,8 +216,7 @@ mod tests {
         }
         let mut parts = 0;
         for layout in MatmulLayout::ALL {
-            let encoding = WeightEncoding::for_weights(ty, layout, false);
-            let w = upload(ty, encoding, rows, cols, &bytes, max_part);
+            let w = upload(ty, layout, rows, cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
             let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();

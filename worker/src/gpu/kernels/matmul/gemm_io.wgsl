@@ -1,5 +1,5 @@
-// What every GEMM binds besides its weight part (binding 0: common.wgsl or texels.wgsl): X, Y
-// and the parameters of one dispatch.
+// What every GEMM layout (gemm.wgsl, gemm_rows.wgsl) binds: the weight part, X, Y and the
+// parameters of one dispatch.
 
 struct Params {
     rows: u32,       // rows in this part
@@ -9,9 +9,10 @@ struct Params {
     n_tokens: u32,
     y_stride: u32,   // floats per Y row (the whole tensor's rows)
     row_tiles: u32,
-    line_runs: u32,  // texel runs per texture line (texels.wgsl); 0 for a buffer
+    _pad: u32,
 }
 
+@group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;

@@ -2,8 +2,7 @@
 //! encoding.
 
 use super::{
-    texel_source, weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline,
-    SpecialKernel,
+    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
@@ -29,35 +28,29 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
-/// The kernel written for `encoding`, if any (software adapters).
-fn special_kernel(encoding: WeightEncoding) -> Option<SpecialKernel> {
-    let typed = |source: &str| SpecialKernel {
-        source: source.to_string(),
-        rows_per_workgroup: 8 * 16,
-        tokens_per_workgroup: 1,
-    };
-    match encoding {
-        WeightEncoding::Q8_0Words => Some(typed(concat!(
-            include_str!("gemv_io.wgsl"),
-            include_str!("byte_lanes.wgsl"),
-            include_str!("row_words.wgsl"),
-            include_str!("gemv_rows_q8_0_words.wgsl")
-        ))),
-        WeightEncoding::Q6KBytes => Some(typed(concat!(
-            include_str!("gemv_io.wgsl"),
-            include_str!("byte_lanes.wgsl"),
-            include_str!("row_words.wgsl"),
-            include_str!("gemv_rows_q6_k_bytes.wgsl")
-        ))),
-        _ => {
-            const TEXELS: &str = concat!(
+fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+    match ty {
+        // Reads WeightEncoding::Q8_0Words.
+        GgmlType::Q8_0 => Some(TypedRowKernel {
+            source: concat!(
                 include_str!("gemv_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
-                include_str!("texel_rows.wgsl"),
-                include_str!("gemv_texels.wgsl")
-            );
-            texel_source(TEXELS, encoding).map(|source| typed(&source))
-        }
+                include_str!("gemv_rows_q8_0_words.wgsl")
+            ),
+            rows_per_workgroup: 8 * 16,
+            tokens_per_workgroup: 1,
+        }),
+        // Reads WeightEncoding::Q6KBytes.
+        GgmlType::Q6K => Some(TypedRowKernel {
+            source: concat!(
+                include_str!("gemv_io.wgsl"),
+                include_str!("byte_lanes.wgsl"),
+                include_str!("gemv_rows_q6_k_bytes.wgsl")
+            ),
+            rows_per_workgroup: 8 * 16,
+            tokens_per_workgroup: 1,
+        }),
+        _ => None,
     }
 }
 
@@ -91,14 +84,12 @@ impl PreparedGemv {
 }
 
 impl Gemv {
-    /// The GEMV for `ty` weights stored in `encoding` (`WeightEncoding::for_weights`), in
-    /// `layout`.
     pub fn new(
         device: &wgpu::Device,
         ty: GgmlType,
         layout: MatmulLayout,
-        encoding: WeightEncoding,
     ) -> Result<Self, KernelError> {
+        let encoding = WeightEncoding::for_weights(ty, layout);
         let generic = || {
             Ok(MatmulPipeline {
                 pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
@@ -109,7 +100,7 @@ impl Gemv {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemv", ty, special_kernel(encoding), generic)?,
+            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_row_kernel, generic)?,
         })
     }
 
@@ -150,7 +141,7 @@ impl Gemv {
                     options.accumulate as u32,
                     options.x_offset,
                     options.y_offset,
-                    part.line_runs(),
+                    0,
                     0,
                 ];
                 (params, part.rows.div_ceil(rows_per_workgroup))
@@ -236,11 +227,11 @@ mod tests {
             }
         }
         let mut parts = 0;
-        for (layout, encoding) in storages(c.ty) {
-            let w = upload(c.ty, encoding, c.rows, c.cols, &bytes, max_part);
+        for layout in MatmulLayout::ALL {
+            let w = upload(c.ty, layout, c.rows, c.cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
-            let kernel = Gemv::new(&gpu.device, c.ty, layout, encoding).unwrap();
+            let kernel = Gemv::new(&gpu.device, c.ty, layout).unwrap();
             let options = GemvOptions {
                 accumulate: c.accumulate,
                 ..Default::default()
@@ -251,7 +242,7 @@ mod tests {
             gpu.queue.submit([encoder.finish()]);
             let got = read_f32(&yb, rows);
             let what = format!(
-                "{layout:?} {encoding:?} {} {}x{} in {} parts",
+                "{layout:?} {} {}x{} in {} parts",
                 c.ty,
                 rows,
                 cols,
@@ -319,19 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn texel_runs_wrap_lines_inside_row_groups() {
-        // Texture lines end mid-group: Q6_K rows of 128 runs in 1 MB parts of 4 lines (about
-        // 800 runs each on a 16384-texel adapter, 409 on an 8192 one); Q8_0 rows of 256 runs.
-        let parts = check(Case {
-            max_part: 1 << 20,
-            ..case(GgmlType::Q6K, 1000, 2048)
-        });
-        assert!(parts >= 2, "{parts} parts");
-        check(case(GgmlType::Q8_0, 300, 8192));
-    }
-
-    #[test]
-    fn texel_kernels_at_model_shapes_with_the_residual_add() {
+    fn typed_row_kernels_at_model_shapes_with_the_residual_add() {
         // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
         // pairs), split so that parts start mid-matrix; rows not a multiple of 8.
         for (ty, rows, cols, max_part) in [
@@ -367,9 +346,9 @@ mod tests {
         let bytes = random_weight(ty, 40, 512, 11);
         let xb = storage_f32(&vec![0.0; 512]);
         let yb = output_buffer(40);
-        for (layout, encoding) in storages(ty) {
-            let w = upload(ty, encoding, 40, 512, &bytes, 32 * 1024);
-            let kernel = Gemv::new(&gpu.device, ty, layout, encoding).unwrap();
+        for layout in MatmulLayout::ALL {
+            let w = upload(ty, layout, 40, 512, &bytes, 32 * 1024);
+            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
             let prepared =
                 kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
             for seed in [1, 2] {

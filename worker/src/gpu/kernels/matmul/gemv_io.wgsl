@@ -1,5 +1,5 @@
-// What every GEMV binds besides its weight part (binding 0: common.wgsl or texels.wgsl): x, y
-// and the parameters of one dispatch.
+// What every GEMV layout (gemv.wgsl, gemv_rows.wgsl) binds: the weight part, x, y and the
+// parameters of one dispatch.
 
 struct Params {
     rows: u32,        // rows in this part
@@ -8,10 +8,11 @@ struct Params {
     accumulate: u32,  // 1: add to y (fused residual), 0: overwrite
     x_offset: u32,
     y_offset: u32,
-    line_runs: u32,   // texel runs per texture line (texels.wgsl); 0 for a buffer
-    _pad: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
+@group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;

@@ -9,12 +9,11 @@
 //! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
-//! serves) are stored re-encoded ([`WeightEncoding`]) and go instead to kernels written for
-//! their layout ([`SpecialKernel`]): the layer matrices' `gemv_rows_q8_0_words.wgsl`,
-//! `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`, `gemm_rows_q6_k_bytes.wgsl`, and
-//! for the output head, in textures, `gemv_texels.wgsl` (with `texel_rows.wgsl`, the type's
-//! `texels_<type>.wgsl` snippet and `texels.wgsl`); `../embedding_texels.wgsl` looks token rows
-//! up there. Their headers say what costs on a CPU driver.
+//! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
+//! `gemv_rows_q8_0_words.wgsl`, `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
+//! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q8_0 and
+//! Q6_K weights are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes
+//! that layout.
 //!
 //! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
 //! one dispatch per part, each writing its own range of outputs.
@@ -29,7 +28,7 @@ pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
 pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
 pub use layout::MatmulLayout;
 
-use super::params::bind_resources;
+pub(crate) use super::params::bind_buffers;
 use super::params::{compute_pipeline, uniform_buffer};
 use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
@@ -37,8 +36,8 @@ use crate::gpu::{GpuWeight, WeightEncoding, WeightPart};
 
 const COMMON: &str = include_str!("common.wgsl");
 
-/// The dequantizer snippet for a weight type stored in `encoding` in a buffer, or `None` when
-/// the GPU cannot read it (or the weights are in texel runs, which [`texel_source`] reads).
+/// The dequantizer snippet for a weight type stored in `encoding`, or `None` when the GPU cannot
+/// read it.
 pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<&'static str> {
     match (encoding, ty) {
         (WeightEncoding::Gguf, _) => {}
@@ -62,21 +61,6 @@ pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<
         GgmlType::Q6K => include_str!("dequant_q6_k.wgsl"),
         _ => return None,
     })
-}
-
-/// The complete source of a kernel reading weights in texel runs: `skeleton` (its bindings,
-/// helpers and body) with the type's snippet and `texels.wgsl` (WGSL declarations may come in
-/// any order); `None` for the GGUF encoding.
-pub(crate) fn texel_source(skeleton: &str, encoding: WeightEncoding) -> Option<String> {
-    let snippet = match encoding {
-        WeightEncoding::Q6KTexels => include_str!("texels_q6_k.wgsl"),
-        WeightEncoding::Q8_0Texels => include_str!("texels_q8_0.wgsl"),
-        _ => return None,
-    };
-    Some(format!(
-        "{skeleton}\n{snippet}\n{}",
-        include_str!("texels.wgsl")
-    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,12 +95,12 @@ pub(crate) fn source_pipeline(
     compute_pipeline(device, &module, label, "main")
 }
 
-/// A matrix product written for one weight encoding on software adapters, where the generic
+/// A matrix product written for one weight type on software adapters, where the generic
 /// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
-/// `texel_rows.wgsl` and `gemv_rows_q8_0_words.wgsl`).
-pub(crate) struct SpecialKernel {
+/// `gemv_rows_q8_0_words.wgsl`).
+pub(crate) struct TypedRowKernel {
     /// The complete WGSL source.
-    pub source: String,
+    pub source: &'static str,
     /// `WG · ROWS` of the kernel.
     pub rows_per_workgroup: u32,
     /// Tokens a workgroup covers (1 for a GEMV).
@@ -132,19 +116,20 @@ pub(crate) struct MatmulPipeline {
 }
 
 impl MatmulPipeline {
-    /// The kernel written for the weights' encoding when there is one, or else the generic
-    /// kernel `generic` builds. Only the one that runs is built: each is a shader compile,
-    /// 40–90 ms on SwiftShader.
+    /// The typed kernel `typed` has for `ty` in the row layout, or else the generic kernel
+    /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
+    /// SwiftShader.
     pub fn choose(
         device: &wgpu::Device,
         label: &str,
         ty: GgmlType,
-        special: Option<SpecialKernel>,
+        layout: MatmulLayout,
+        typed: fn(GgmlType) -> Option<TypedRowKernel>,
         generic: impl FnOnce() -> Result<Self, KernelError>,
     ) -> Result<Self, KernelError> {
-        match special {
+        match typed(ty).filter(|_| layout == MatmulLayout::RowPerInvocation) {
             Some(kernel) => Ok(Self {
-                pipeline: source_pipeline(device, &format!("{label} {ty}"), &kernel.source),
+                pipeline: source_pipeline(device, &format!("{label} rows {ty}"), kernel.source),
                 rows_per_workgroup: kernel.rows_per_workgroup,
                 tokens_per_workgroup: kernel.tokens_per_workgroup,
             }),
@@ -189,17 +174,8 @@ impl Dispatches {
             .map(|part| {
                 let (params, workgroups) = setup(part);
                 let params = params_buffer(device, label, &params);
-                let bind_group = bind_resources(
-                    device,
-                    pipeline,
-                    w.name(),
-                    [
-                        part.binding(),
-                        a.as_entire_binding(),
-                        b.as_entire_binding(),
-                        params.as_entire_binding(),
-                    ],
-                );
+                let bind_group =
+                    bind_buffers(device, pipeline, w.name(), &[&part.buffer, a, b, &params]);
                 let grid = WorkgroupGrid::covering(
                     workgroups,
                     limits.max_compute_workgroups_per_dimension,

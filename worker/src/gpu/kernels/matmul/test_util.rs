@@ -38,32 +38,18 @@ pub fn random_weight(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> Vec<u
     bytes
 }
 
-/// Every (layout, encoding) a `ty` matrix may be stored in: GPUs', the software layers' and the
-/// software output head's (texel runs for Q8_0 and Q6_K).
-pub fn storages(ty: GgmlType) -> Vec<(MatmulLayout, WeightEncoding)> {
-    let mut all = Vec::new();
-    for layout in MatmulLayout::ALL {
-        for head in [false, true] {
-            let storage = (layout, WeightEncoding::for_weights(ty, layout, head));
-            if !all.contains(&storage) {
-                all.push(storage);
-            }
-        }
-    }
-    all
-}
-
 /// Uploads through the streaming path in uneven chunks (odd sizes, so writes end unaligned),
-/// stored in `encoding`.
+/// stored as the kernels of `layout` read `ty`.
 pub fn upload(
     ty: GgmlType,
-    encoding: WeightEncoding,
+    layout: MatmulLayout,
     rows: u32,
     cols: u32,
     bytes: &[u8],
     max_part: u64,
 ) -> GpuWeight {
     let gpu = gpu();
+    let encoding = WeightEncoding::for_weights(ty, layout);
     let mut w = GpuWeight::encoded(
         &gpu.device,
         max_part,
