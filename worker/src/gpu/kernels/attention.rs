@@ -125,7 +125,7 @@ pub struct Attention {
 }
 
 /// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4): each line marked
-/// `// each d` written once per 4 dimensions, d = 0, 4, ... (`_d` names become `_0`, `_1`, ...).
+/// `// each d` written once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
 fn lanes_source(head_dim: u32) -> String {
     const SOURCE: &str = include_str!("attention_lanes.wgsl");
     const MARK: &str = " // each d";
@@ -135,9 +135,7 @@ fn lanes_source(head_dim: u32) -> String {
         match line.strip_suffix(MARK) {
             Some(body) => {
                 for i in 0..vecs {
-                    let named = body
-                        .replace("q_d", &format!("q_{i}"))
-                        .replace("a_d", &format!("a_{i}"));
+                    let named = body.replace("a_d", &format!("a_{i}"));
                     let line = named
                         .split_inclusive(|c: char| !c.is_alphanumeric() && c != '_')
                         .map(|piece| match piece.strip_prefix('d') {
@@ -190,12 +188,12 @@ pub struct AttentionBinding {
 }
 
 impl Attention {
-    /// `layout` sets the workgroup size: 64 on GPUs, 16 on software adapters, with 4 or 16
-    /// output dimensions a lane. On SwiftShader that took SmolLM2's 30 attentions from 39 to
-    /// 12 ms of a decode step, and one barrier per chunk of positions instead of six took them
-    /// from 27 to 22.5 ms at 70 positions. (8 would be 19 ms, but lavapipe, Mesa 22.3, is wrong
-    /// with it past 4000 positions, SwiftShader right; see also
-    /// [`MatmulLayout::reduction_workgroup`].)
+    /// `layout` picks the kernel. GPUs run attention.wgsl's cooperative `attend` (workgroup
+    /// 64, 4 output dimensions a lane); software adapters run attention_lanes.wgsl (4 lanes, a
+    /// whole position each, merged once), which took SmolLM2's 30 attentions on SwiftShader
+    /// from 19.5 to 8.2 ms of a decode step at about 56 positions. (The cooperative kernel
+    /// there, workgroup 16: 8 would have been faster, but lavapipe, Mesa 22.3, is wrong with it
+    /// past 4000 positions, SwiftShader right; see also [`MatmulLayout::reduction_workgroup`].)
     ///
     /// With `head_dim`, the `attend` pipeline for heads of that size is built now (the loader
     /// builds its kernels while the weights stream in); others are built on first use.
@@ -533,5 +531,13 @@ mod tests {
             capacity: 100,
         };
         check(wide, 3, 61, 1.0, 65535);
+        // Not a multiple of 4: software adapters fall back to the cooperative kernel.
+        let odd = AttentionShape {
+            n_heads: 2,
+            n_kv_heads: 2,
+            head_dim: 6,
+            capacity: 40,
+        };
+        check(odd, 2, 17, 1.0, 65535);
     }
 }
