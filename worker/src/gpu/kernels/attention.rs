@@ -127,7 +127,10 @@ pub struct Attention {
 /// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4): each line marked
 /// `// each d` written once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
 fn lanes_source(head_dim: u32) -> String {
-    const SOURCE: &str = include_str!("attention_lanes.wgsl");
+    const SOURCE: &str = concat!(
+        include_str!("attention_io.wgsl"),
+        include_str!("attention_lanes.wgsl")
+    );
     const MARK: &str = " // each d";
     let vecs = head_dim / 4;
     let mut out = String::with_capacity(SOURCE.len() * 2);
@@ -163,7 +166,10 @@ fn lanes_source(head_dim: u32) -> String {
 /// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
 /// accumulators are a function-scope array, which an `override` constant cannot size.
 fn attention_source(layout: MatmulLayout) -> String {
-    const SOURCE: &str = include_str!("attention.wgsl");
+    const SOURCE: &str = concat!(
+        include_str!("attention_io.wgsl"),
+        include_str!("attention.wgsl")
+    );
     const GPU: [&str; 2] = ["const WG: u32 = 64u;", "const ACC: u32 = 4u;"];
     match layout {
         MatmulLayout::Cooperative => SOURCE.to_string(),

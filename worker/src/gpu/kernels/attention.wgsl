@@ -11,31 +11,9 @@
 // of exp(s - m) and the output accumulators rescaled by exp(m_old - m_new) per chunk. Each lane
 // scores one position of the chunk; then every lane reads all the chunk's scores, so m and l
 // are the same in every lane and need no reduction.
+//
+// Concatenated after attention_io.wgsl (the shapes and bindings both kernels share).
 
-struct Shape {
-    n_heads: u32,
-    n_kv_heads: u32,
-    head_dim: u32,
-    capacity: u32,
-    scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-struct Step {
-    n_tokens: u32,
-    start_pos: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read_write> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v_cache: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> shape: Shape;
-@group(0) @binding(5) var<uniform> step: Step;
 @group(0) @binding(6) var<storage, read> k_new: array<f32>;
 @group(0) @binding(7) var<storage, read> v_new: array<f32>;
 
@@ -45,8 +23,6 @@ const WG: u32 = 64u;
 // Output dimensions per lane: head_dim <= WG * ACC.
 const ACC: u32 = 4u;
 const MAX_HEAD_DIM: u32 = 256u;
-// The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
-const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> q_s: array<f32, MAX_HEAD_DIM>;
 var<workgroup> red: array<f32, WG>;

@@ -10,37 +10,12 @@
 // positions j, j + WG, ..., each whole (its score, then its share of V into the lane's own
 // online softmax: running max m, sum l, accumulators a). Every lane computes only its own
 // exp, where the cooperative kernel has every lane of a workgroup evaluate each position's.
-// The lanes' states are merged once at the end through workgroup memory.
-
-struct Shape {
-    n_heads: u32,
-    n_kv_heads: u32,
-    head_dim: u32,
-    capacity: u32,
-    scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-struct Step {
-    n_tokens: u32,
-    start_pos: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> shape: Shape;
-@group(0) @binding(5) var<uniform> step: Step;
+// The lanes' states are merged once at the end through workgroup memory. Concatenated after
+// attention_io.wgsl.
 
 const WG: u32 = 4u;
 // Vec4s per head (head_dim / 4); attention.rs sets it.
 const VECS: u32 = 16u;
-const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> q_s: array<vec4<f32>, VECS>;
 var<workgroup> lane_m: array<f32, WG>;
