@@ -37,19 +37,17 @@ fn attend(
     if (idx >= step.n_tokens * shape.n_heads) {
         return;
     }
-    let t = idx / shape.n_heads;
-    let h = idx % shape.n_heads;
-    let kvh = h / (shape.n_heads / shape.n_kv_heads);
+    let query = query_at(idx);
     let hd = shape.head_dim;
-    let q_base = idx * hd;
+    let q_base = query.q_base;
     for (var d = lane; d < hd; d += WG) {
         q_s[d] = q[q_base + d] * shape.scale;
     }
     workgroupBarrier();
 
-    let n_pos = step.start_pos + t + 1u;
-    let row = shape.n_kv_heads * hd;
-    let kv_off = kvh * hd;
+    let n_pos = query.n_pos;
+    let row = query.row;
+    let kv_off = query.kv_off;
     var m = LOWEST;
     var l = 0.0;
     var acc: array<f32, ACC>;

@@ -28,3 +28,21 @@ struct Step {
 
 // The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
 const LOWEST: f32 = -0x1.fffffep+127f;
+
+// Where workgroup `idx` (one per token and query head) reads and writes: its query and output
+// start at element `q_base`, it attends to positions 0..n_pos, and position p's K and V rows
+// for its KV head start at p · row + kv_off.
+struct Query {
+    q_base: u32,
+    n_pos: u32,
+    row: u32,
+    kv_off: u32,
+}
+
+fn query_at(idx: u32) -> Query {
+    let t = idx / shape.n_heads;
+    let h = idx % shape.n_heads;
+    let kvh = h / (shape.n_heads / shape.n_kv_heads);
+    let hd = shape.head_dim;
+    return Query(idx * hd, step.start_pos + t + 1u, shape.n_kv_heads * hd, kvh * hd);
+}

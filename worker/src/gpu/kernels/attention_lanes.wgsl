@@ -43,13 +43,11 @@ fn attend(
     let idx = wg.x + wg.y * groups.x;
     // Uniform across the workgroup, so the barrier below stays in uniform control flow.
     let in_grid = idx < step.n_tokens * shape.n_heads;
-    let t = idx / shape.n_heads;
-    let h = idx % shape.n_heads;
-    let kvh = h / (shape.n_heads / shape.n_kv_heads);
-    let q_base = idx * shape.head_dim;
-    let row = shape.n_kv_heads * shape.head_dim;
-    let kv_off = kvh * shape.head_dim;
-    let n_pos = select(0u, step.start_pos + t + 1u, in_grid);
+    let query = query_at(idx);
+    let q_base = query.q_base;
+    let row = query.row;
+    let kv_off = query.kv_off;
+    let n_pos = select(0u, query.n_pos, in_grid);
     for (var i = lane; i < VECS; i += WG) {
         q_s[i] = select(vec4<f32>(0.0), q4(q_base + 4u * i) * shape.scale, in_grid);
     }
