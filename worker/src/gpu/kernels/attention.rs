@@ -142,7 +142,10 @@ fn lanes_source(head_dim: u32) -> String {
                     let line = named
                         .split_inclusive(|c: char| !c.is_alphanumeric() && c != '_')
                         .map(|piece| match piece.strip_prefix('d') {
-                            Some(rest) if rest.len() <= 1 && !piece.starts_with("d_") => {
+                            // The name `d` alone (a piece is a name and the character after it).
+                            Some(rest)
+                                if !rest.contains(|c: char| c.is_alphanumeric() || c == '_') =>
+                            {
                                 format!("{}u{rest}", 4 * i)
                             }
                             _ => piece.to_string(),
