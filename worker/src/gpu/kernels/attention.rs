@@ -15,7 +15,7 @@
 use super::grid::dispatch_spread;
 use super::matmul::MatmulLayout;
 use super::params::{
-    bind_buffers, compute_pipeline, in_pass, shape_uniform, StepParams, StepUniform,
+    bind_buffers, compute_pipeline, in_pass, shape_uniform, with_const, StepParams, StepUniform,
 };
 
 const MAX_HEAD_DIM: u32 = 256;
@@ -161,9 +161,12 @@ fn lanes_source(head_dim: u32) -> String {
             }
         }
     }
-    let from = "const VECS: u32 = 16u;";
-    assert_eq!(out.matches(from).count(), 1, "attention_lanes.wgsl: {from}");
-    out.replace(from, &format!("const VECS: u32 = {vecs}u;"))
+    with_const(
+        &out,
+        "attention_lanes.wgsl",
+        "const VECS: u32 = 16u;",
+        &format!("const VECS: u32 = {vecs}u;"),
+    )
 }
 
 /// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
@@ -181,8 +184,7 @@ fn attention_source(layout: MatmulLayout) -> String {
             GPU.iter()
                 .zip(software)
                 .fold(SOURCE.to_string(), |s, (from, to)| {
-                    assert_eq!(s.matches(from).count(), 1, "attention.wgsl: {from}");
-                    s.replace(from, to)
+                    with_const(&s, "attention.wgsl", from, to)
                 })
         }
     }

@@ -138,6 +138,13 @@ pub(crate) fn bind_buffers(
     })
 }
 
+/// `source` (the WGSL file `file`) with its one declaration `from` replaced by `to`: how a
+/// kernel's constants are set per adapter where an `override` cannot serve (array sizes).
+pub(crate) fn with_const(source: &str, file: &str, from: &str, to: &str) -> String {
+    assert_eq!(source.matches(from).count(), 1, "{file}: {from}");
+    source.replace(from, to)
+}
+
 /// One compute pass around `f`, for the one-shot `encode` helpers.
 pub(crate) fn in_pass(
     encoder: &mut wgpu::CommandEncoder,

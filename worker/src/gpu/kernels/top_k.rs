@@ -10,7 +10,7 @@
 
 use super::grid::dispatch_spread;
 use super::matmul::MatmulLayout;
-use super::params::{compute_pipeline_with, in_pass, shape_uniform};
+use super::params::{compute_pipeline_with, in_pass, shape_uniform, with_const};
 use crate::sampler::{Candidates, SamplerError};
 use std::sync::OnceLock;
 
@@ -27,10 +27,12 @@ fn slots(layout: MatmulLayout) -> u32 {
 
 /// top_k.wgsl with `SLOTS` for `layout` (it sizes the workgroup arrays).
 fn source(layout: MatmulLayout) -> String {
-    const GPU: &str = "const SLOTS: u32 = 1024u;";
-    let source = include_str!("top_k.wgsl");
-    assert_eq!(source.matches(GPU).count(), 1, "top_k.wgsl: {GPU}");
-    source.replace(GPU, &format!("const SLOTS: u32 = {}u;", slots(layout)))
+    with_const(
+        include_str!("top_k.wgsl"),
+        "top_k.wgsl",
+        "const SLOTS: u32 = 1024u;",
+        &format!("const SLOTS: u32 = {}u;", slots(layout)),
+    )
 }
 
 #[repr(C)]
