@@ -8,7 +8,9 @@
 use anyhow::{bail, Context, Result};
 use hearth_worker::engine::{self, GpuModel, LoadOptions};
 use hearth_worker::gguf::{GgmlType, GgufHeader};
-use hearth_worker::gpu::kernels::matmul::bench::measure_gemv;
+use hearth_worker::gpu::kernels::matmul::bench::{
+    measure_copy, measure_dispatch, measure_gemv, measure_read,
+};
 use hearth_worker::gpu::kernels::matmul::MatmulLayout;
 use hearth_worker::gpu::GpuContext;
 use serde_json::json;
@@ -37,6 +39,10 @@ pub struct Args {
     /// Skip the GEMV-vs-copy measurement (it depends on the adapter, not on the model).
     #[arg(long)]
     pub no_gemv: bool,
+    /// MiB of distinct weights each GEMV measurement cycles through, and the size of the
+    /// device-memory copy: more than a GPU's last-level cache, so that both read memory.
+    #[arg(long, default_value_t = 256)]
+    pub working_set_mib: u64,
 }
 
 /// Decode steps timed in their parts after the measured decode.
@@ -61,6 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|t| t.byte_size())
         .sum::<Result<u64, _>>()?;
+    let decode_bytes = decode_weight_bytes(&header)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let ctx = Arc::new(
@@ -155,12 +162,31 @@ pub fn run(args: Args) -> Result<()> {
         })).collect::<Vec<_>>(),
     });
 
+    let working_set = args.working_set_mib << 20;
+    eprintln!("copying {} MiB in device memory", args.working_set_mib);
+    let copy_bytes_per_s = measure_copy(&ctx, working_set, args.gemv_repeats)?;
+    eprintln!("reading {} MiB in a kernel", args.working_set_mib);
+    let read_bytes_per_s = measure_read(&ctx, working_set, args.gemv_repeats)?;
+    let dispatch_s = measure_dispatch(&ctx, 100)?;
+    let decode_tok_s = if args.decode_tokens == 0 {
+        0.0
+    } else {
+        args.decode_tokens as f64 / decode_s
+    };
     let mut gemv = Vec::new();
     let types: &[GgmlType] = if args.no_gemv { &[] } else { &GEMV_TYPES };
     for &ty in types {
         for layout in MatmulLayout::ALL {
             eprintln!("GEMV {ty} {layout:?} {GEMV_ROWS}x{GEMV_COLS} against a buffer copy");
-            let m = measure_gemv(&ctx, ty, layout, GEMV_ROWS, GEMV_COLS, args.gemv_repeats)?;
+            let m = measure_gemv(
+                &ctx,
+                ty,
+                layout,
+                GEMV_ROWS,
+                GEMV_COLS,
+                args.gemv_repeats,
+                working_set,
+            )?;
             gemv.push(json!({
                 "type": ty.name(),
                 "layout": format!("{layout:?}"),
@@ -190,11 +216,17 @@ pub fn run(args: Args) -> Result<()> {
         "prefill_s": prefill_s,
         "prefill_tok_s": args.prompt_tokens as f64 / prefill_s,
         "decode_s": decode_s,
-        "decode_tok_s": if args.decode_tokens == 0 {
-            0.0
-        } else {
-            args.decode_tokens as f64 / decode_s
-        },
+        "decode_tok_s": decode_tok_s,
+        // Every weight read once per token (the output head, not the embedding, where they
+        // differ), against what a kernel that only reads reaches: decode's fraction of the
+        // roofline. A large copy's reads plus writes beside it.
+        "decode_weight_bytes_per_token": decode_bytes,
+        "memory_read_bytes_per_s": read_bytes_per_s,
+        "memory_copy_bytes_per_s": copy_bytes_per_s,
+        // A one-workgroup dispatch in a pass of its own, 100 back to back: the fixed cost of a
+        // kernel, which a decode step pays `decode_step.dispatches` times.
+        "dispatch_s": dispatch_s,
+        "decode_roofline_fraction": decode_tok_s * decode_bytes as f64 / read_bytes_per_s,
         "weight_bytes_gpu": weight_bytes_gpu,
         "gguf_tensor_bytes": gguf_tensor_bytes,
         "weight_bytes_ratio": weight_bytes_gpu as f64 / gguf_tensor_bytes as f64,
@@ -208,4 +240,28 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::write(out, pretty + "\n").with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// Weight bytes a decode step must read: every tensor once, except that an untied token
+/// embedding is read a row at a time (the output head is read whole; a tied one is the
+/// embedding itself).
+fn decode_weight_bytes(header: &GgufHeader) -> Result<u64> {
+    let mut total = 0;
+    let mut embedding = None;
+    let mut tied = true;
+    for t in &header.tensors {
+        let bytes = t.byte_size()?;
+        match t.name.as_str() {
+            "token_embd.weight" => embedding = Some(bytes),
+            "output.weight" => {
+                tied = false;
+                total += bytes;
+            }
+            _ => total += bytes,
+        }
+    }
+    Ok(match (embedding, tied) {
+        (Some(bytes), true) => total + bytes,
+        _ => total,
+    })
 }

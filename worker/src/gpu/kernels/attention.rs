@@ -119,14 +119,57 @@ pub struct Attention {
     attend: std::sync::OnceLock<wgpu::ComputePipeline>,
     kv_write: wgpu::ComputePipeline,
     layout: MatmulLayout,
-    /// attention_lanes.wgsl built for a head size (software adapters), on first use.
-    lanes: std::sync::Mutex<Option<(u32, wgpu::ComputePipeline)>>,
+    /// attention_lanes.wgsl's `attend` and `merge` built for a head size, on first use.
+    lanes: std::sync::Mutex<Option<(u32, AttendPipelines)>>,
+    /// The lanes kernel's splits of a few-token batch's positions (1: none).
+    splits: u32,
+    /// The split states of the last `prepare`, shared by every layer's binding (the layers run
+    /// one after another); replaced by a larger one when a shape needs more.
+    partials: std::sync::Mutex<Option<wgpu::Buffer>>,
     max_per_dim: u32,
 }
 
-/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4): each line marked
-/// `// each d` written once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
-fn lanes_source(head_dim: u32) -> String {
+/// The attend pipeline of a head size, and the merge of its splits where it has them.
+#[derive(Clone)]
+struct AttendPipelines {
+    attend: wgpu::ComputePipeline,
+    /// Set for attention_lanes.wgsl (which binds `partials`), even with one split.
+    lanes: bool,
+    merge: Option<wgpu::ComputePipeline>,
+}
+
+/// Batches of at most this many tokens have their positions split on GPUs (`SPLIT_TOKENS` in
+/// attention_lanes.wgsl): a decode step's 32 (token, head) pairs cannot fill a GPU.
+const SPLIT_TOKENS: u32 = 8;
+
+/// Splits of a few-token batch's positions: 16 on GPUs (Llama 3.2 1B decodes with 512
+/// workgroups); none on software adapters, whose few cores the (token, head) pairs fill.
+fn splits_for(layout: MatmulLayout) -> u32 {
+    match layout {
+        MatmulLayout::Cooperative => 16,
+        MatmulLayout::RowPerInvocation => 1,
+    }
+}
+
+/// Lanes of an attention_lanes.wgsl workgroup: 4 (one SIMD register) on software adapters; on
+/// GPUs up to 32, as many as keep the workgroup's merge arrays within WebGPU's guaranteed
+/// 16 KiB of workgroup memory.
+fn lanes_per_workgroup(layout: MatmulLayout, head_dim: u32) -> u32 {
+    match layout {
+        MatmulLayout::RowPerInvocation => 4,
+        MatmulLayout::Cooperative => {
+            let vec_bytes = head_dim * 4;
+            // q_s, then per lane its m, l and accumulators.
+            let fit = (16384 - vec_bytes) / (8 + vec_bytes);
+            1 << fit.clamp(1, 32).ilog2()
+        }
+    }
+}
+
+/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`,
+/// with `splits` splits of a few-token batch's positions: each line marked `// each d` written
+/// once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
+fn lanes_source(head_dim: u32, lanes: u32, splits: u32) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
         include_str!("attention_lanes.wgsl")
@@ -161,12 +204,27 @@ fn lanes_source(head_dim: u32) -> String {
             }
         }
     }
-    with_const(
+    let out = with_const(
         &out,
         "attention_lanes.wgsl",
         "const VECS: u32 = 16u;",
         &format!("const VECS: u32 = {vecs}u;"),
-    )
+    );
+    [
+        ("const WG: u32 = 4u;", format!("const WG: u32 = {lanes}u;")),
+        (
+            "const SPLITS: u32 = 1u;",
+            format!("const SPLITS: u32 = {splits}u;"),
+        ),
+        (
+            "const SPLIT_TOKENS: u32 = 8u;",
+            format!("const SPLIT_TOKENS: u32 = {SPLIT_TOKENS}u;"),
+        ),
+    ]
+    .iter()
+    .fold(out, |s, (from, to)| {
+        with_const(&s, "attention_lanes.wgsl", from, to)
+    })
 }
 
 /// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
@@ -194,17 +252,27 @@ fn attention_source(layout: MatmulLayout) -> String {
 pub struct AttentionBinding {
     attend_pipeline: wgpu::ComputePipeline,
     attend: wgpu::BindGroup,
+    /// The merge of a few-token batch's splits, when the kernel splits.
+    merge: Option<(wgpu::ComputePipeline, wgpu::BindGroup)>,
     kv_write: wgpu::BindGroup,
     shape: AttentionShape,
 }
 
 impl Attention {
-    /// `layout` picks the kernel. GPUs run attention.wgsl's cooperative `attend` (workgroup
-    /// 64, 4 output dimensions a lane); software adapters run attention_lanes.wgsl (4 lanes, a
-    /// whole position each, merged once), which took SmolLM2's 30 attentions on SwiftShader
-    /// from 19.5 to 8.2 ms of a decode step at about 56 positions. (The cooperative kernel
-    /// there, workgroup 16: 8 would have been faster, but lavapipe, Mesa 22.3, is wrong with it
-    /// past 4000 positions, SwiftShader right; see also [`MatmulLayout::reduction_workgroup`].)
+    /// `layout` picks the kernel's shape; both run attention_lanes.wgsl (lanes taking whole
+    /// positions, merged once), and attention.wgsl's cooperative `attend` where the head size
+    /// is not a multiple of 4.
+    /// - Software adapters: 4 lanes, no splits. It took SmolLM2's 30 attentions on SwiftShader
+    ///   from 19.5 to 8.2 ms of a decode step at about 56 positions against the cooperative
+    ///   kernel (workgroup 16: 8 would have been faster, but lavapipe, Mesa 22.3, is wrong with
+    ///   it past 4000 positions, SwiftShader right; see also
+    ///   [`MatmulLayout::reduction_workgroup`]).
+    /// - GPUs: 32 lanes (fewer for heads over 64), a few-token batch's positions split 16 ways
+    ///   and merged by a second dispatch. On an H200 (native Vulkan), Llama 3.2 1B's 16
+    ///   attentions of a decode step at about 640 positions took 9.0 ms with the cooperative
+    ///   kernel (workgroup 64: 32 workgroups, each walking the positions in chunks with
+    ///   barriers), 3.5 ms with 32 lanes unsplit and 1.7 ms split (each a layer's attention
+    ///   submitted alone, about 50 µs of which is the submit's round trip).
     ///
     /// With `head_dim`, the `attend` pipeline for heads of that size is built now (the loader
     /// builds its kernels while the weights stream in); others are built on first use.
@@ -220,6 +288,8 @@ impl Attention {
             attend: std::sync::OnceLock::new(),
             layout,
             lanes: std::sync::Mutex::new(None),
+            splits: splits_for(layout),
+            partials: std::sync::Mutex::new(None),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         };
         if let Some(head_dim) = head_dim {
@@ -228,24 +298,53 @@ impl Attention {
         attention
     }
 
-    /// The `attend` pipeline for heads of `head_dim`: attention_lanes.wgsl on software
-    /// adapters (one per head size, built on first use), the cooperative one otherwise.
-    fn attend_pipeline(&self, device: &wgpu::Device, head_dim: u32) -> wgpu::ComputePipeline {
-        if self.layout == MatmulLayout::Cooperative || !head_dim.is_multiple_of(4) {
+    /// The `attend` pipeline for heads of `head_dim`: attention_lanes.wgsl (one per head size,
+    /// built on first use), or the cooperative one where the head size is not a multiple of 4.
+    fn attend_pipeline(&self, device: &wgpu::Device, head_dim: u32) -> AttendPipelines {
+        if !head_dim.is_multiple_of(4) {
             let build = || compute_pipeline(device, &self.module, "attention", "attend");
-            return self.attend.get_or_init(build).clone();
+            return AttendPipelines {
+                attend: self.attend.get_or_init(build).clone(),
+                lanes: false,
+                merge: None,
+            };
         }
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         match &*lanes {
-            Some((dim, pipeline)) if *dim == head_dim => pipeline.clone(),
+            Some((dim, pipelines)) if *dim == head_dim => pipelines.clone(),
             _ => {
+                let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
+                let source = lanes_source(head_dim, per_workgroup, self.splits);
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("attention lanes"),
-                    source: wgpu::ShaderSource::Wgsl(lanes_source(head_dim).into()),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
                 });
-                let pipeline = compute_pipeline(device, &module, "attention lanes", "attend");
-                *lanes = Some((head_dim, pipeline.clone()));
-                pipeline
+                let pipelines = AttendPipelines {
+                    attend: compute_pipeline(device, &module, "attention lanes", "attend"),
+                    lanes: true,
+                    merge: (self.splits > 1)
+                        .then(|| compute_pipeline(device, &module, "attention merge", "merge")),
+                };
+                *lanes = Some((head_dim, pipelines.clone()));
+                pipelines
+            }
+        }
+    }
+
+    /// The split states' buffer, at least `bytes` long.
+    fn partials(&self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        let mut partials = self.partials.lock().unwrap_or_else(|e| e.into_inner());
+        match &*partials {
+            Some(buffer) if buffer.size() >= bytes => buffer.clone(),
+            _ => {
+                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("attention partials"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                *partials = Some(buffer.clone());
+                buffer
             }
         }
     }
@@ -282,13 +381,34 @@ impl Attention {
             },
         );
         let b = buffers;
-        let attend_pipeline = self.attend_pipeline(device, shape.head_dim);
-        let attend = bind_buffers(
-            device,
-            &attend_pipeline,
-            "attention",
-            &[b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()],
-        );
+        let pipelines = self.attend_pipeline(device, shape.head_dim);
+        let mut bound = vec![b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()];
+        // Sized for the split states of a SPLIT_TOKENS batch (the lanes kernel binds it even
+        // unsplit).
+        let partials = pipelines.lanes.then(|| {
+            let floats = SPLIT_TOKENS * shape.n_heads * self.splits * (shape.head_dim + 2);
+            self.partials(device, u64::from(floats) * 4)
+        });
+        bound.extend(partials.as_ref());
+        let attend = bind_buffers(device, &pipelines.attend, "attention", &bound);
+        let merge = pipelines
+            .merge
+            .as_ref()
+            .zip(partials.as_ref())
+            .map(|(merge, partials)| {
+                let entries = [(3, b.out), (4, &uniform), (5, step.buffer()), (6, partials)].map(
+                    |(binding, buffer)| wgpu::BindGroupEntry {
+                        binding,
+                        resource: buffer.as_entire_binding(),
+                    },
+                );
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("attention merge"),
+                    layout: &merge.get_bind_group_layout(0),
+                    entries: &entries,
+                });
+                (merge.clone(), group)
+            });
         let entries = [
             (1, b.k_cache),
             (2, b.v_cache),
@@ -307,8 +427,9 @@ impl Attention {
             entries: &entries,
         });
         AttentionBinding {
-            attend_pipeline,
+            attend_pipeline: pipelines.attend,
             attend,
+            merge,
             kv_write,
             shape,
         }
@@ -339,13 +460,19 @@ impl Attention {
         binding: &AttentionBinding,
         n_tokens: u32,
     ) {
+        let queries = n_tokens * binding.shape.n_heads;
+        let merge = binding.merge.as_ref().filter(|_| n_tokens <= SPLIT_TOKENS);
+        let splits = if merge.is_some() { self.splits } else { 1 };
         dispatch_spread(
             pass,
             &binding.attend_pipeline,
             &binding.attend,
-            n_tokens * binding.shape.n_heads,
+            queries * splits,
             self.max_per_dim,
         );
+        if let Some((pipeline, group)) = merge {
+            dispatch_spread(pass, pipeline, group, queries, self.max_per_dim);
+        }
     }
 
     /// Both: the KV write, then attention.
@@ -517,6 +644,8 @@ mod tests {
     fn prefill_continuing_a_kept_prefix() {
         // 70 + 5 positions: two chunks of 64, the second partial.
         check(LLAMA_1B, 5, 70, 1.0, 65535);
+        // More tokens than a batch whose positions are split on GPUs.
+        check(LLAMA_1B, SPLIT_TOKENS + 4, 37, 1.0, 65535);
     }
 
     #[test]

@@ -1,21 +1,39 @@
-// Causal grouped-query attention for software adapters: attention.wgsl's `attend` (read its
-// header for the layouts) with no barrier in the loop over positions. attention.rs writes the
+// Causal grouped-query attention: attention.wgsl's `attend` (read its header for the layouts)
+// with no barrier in the loop over positions. attention.rs writes the
 // lines marked `// each d` once for every 4 of the head's dimensions (d = 0, 4, ...), with i
 // = d / 4: WGSL cannot index a function's registers, and a dynamically indexed array is a
 // per-lane gather on a CPU driver. Only the output accumulators are written out so: with the
 // query's 16 vec4s unrolled too, the pipeline took 280 ms to build in Chromium on SwiftShader
 // (160 ms so, and the step ran no slower: fewer live registers to spill).
 //
-// One workgroup per (token, head) of WG lanes, one SIMD register's worth: lane j takes
-// positions j, j + WG, ..., each whole (its score, then its share of V into the lane's own
-// online softmax: running max m, sum l, accumulators a). Every lane computes only its own
-// exp, where the cooperative kernel has every lane of a workgroup evaluate each position's.
-// The lanes' states are merged once at the end through workgroup memory. Concatenated after
-// attention_io.wgsl.
+// One workgroup per (token, head, split) of WG lanes (software adapters: 4, one SIMD
+// register's worth; GPUs: 32 or fewer). A split is a stretch of the query's positions; lane j
+// takes positions j, j + WG, ... of it, each whole (its score, then its share of V into the
+// lane's own online softmax: running max m, sum l, accumulators a). Every lane computes only
+// its own exp, where the cooperative kernel has every lane of a workgroup evaluate each
+// position's. The lanes' states are merged once at the end through workgroup memory.
+//
+// On GPUs a batch of few tokens has too few (token, head) pairs to fill the device (Llama 3.2
+// 1B decodes with 32 workgroups of a few lanes: 0.16 ms a layer at 640 positions on an H200),
+// so its positions are split SPLITS ways: each split writes its unnormalised state (m, l, a)
+// to `partials`, and `merge` combines a query's splits. Software adapters have SPLITS = 1,
+// and larger batches are not split: `attend` then writes the output itself. Concatenated
+// after attention_io.wgsl.
 
 const WG: u32 = 4u;
 // Vec4s per head (head_dim / 4); attention.rs sets it.
 const VECS: u32 = 16u;
+// Splits of a query's positions in a batch of at most SPLIT_TOKENS tokens; attention.rs sets
+// both.
+const SPLITS: u32 = 1u;
+const SPLIT_TOKENS: u32 = 8u;
+
+// Per (token, head, split): m, l, then head_dim accumulators.
+@group(0) @binding(6) var<storage, read_write> partials: array<f32>;
+
+fn splits() -> u32 {
+    return select(1u, SPLITS, step.n_tokens <= SPLIT_TOKENS);
+}
 
 var<workgroup> q_s: array<vec4<f32>, VECS>;
 var<workgroup> lane_m: array<f32, WG>;
@@ -40,7 +58,10 @@ fn attend(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let idx = wg.x + wg.y * groups.x;
+    let n_split = splits();
+    let linear = wg.x + wg.y * groups.x;
+    let idx = linear / n_split;
+    let split = linear % n_split;
     // Uniform across the workgroup, so the barrier below stays in uniform control flow.
     let in_grid = idx < step.n_tokens * shape.n_heads;
     let query = query_at(idx);
@@ -48,6 +69,9 @@ fn attend(
     let row = query.row;
     let kv_off = query.kv_off;
     let n_pos = select(0u, query.n_pos, in_grid);
+    let per_split = (n_pos + n_split - 1u) / n_split;
+    let begin = min(split * per_split, n_pos);
+    let end = min(begin + per_split, n_pos);
     for (var i = lane; i < VECS; i += WG) {
         q_s[i] = select(vec4<f32>(0.0), q4(q_base + 4u * i) * shape.scale, in_grid);
     }
@@ -55,7 +79,7 @@ fn attend(
     var a_d = vec4<f32>(0.0); // each d
     var m = LOWEST;
     var l = 0.0;
-    for (var p = lane; p < n_pos; p += WG) {
+    for (var p = begin + lane; p < end; p += WG) {
         let kb = p * row + kv_off;
         var s = 0.0;
         for (var i = 0u; i < VECS; i++) {
@@ -87,17 +111,63 @@ fn attend(
     for (var j = 0u; j < WG; j++) {
         total += lane_l[j] * exp(lane_m[j] - top);
     }
+    // An empty split (top still LOWEST) leaves m = LOWEST, l = 0, a = 0: no weight in `merge`.
+    let base = (idx * n_split + split) * (4u * VECS + 2u);
+    if (n_split > 1u && lane == 0u) {
+        partials[base] = top;
+        partials[base + 1u] = total;
+    }
     // Lane `lane` writes vec4s lane, lane + WG, ... of the head.
     for (var i = lane; i < VECS; i += WG) {
         var o = vec4<f32>(0.0);
         for (var j = 0u; j < WG; j++) {
             o += lane_a[j * VECS + i] * exp(lane_m[j] - top);
         }
-        o /= total;
-        let at = q_base + 4u * i;
-        out[at] = o.x;
-        out[at + 1u] = o.y;
-        out[at + 2u] = o.z;
-        out[at + 3u] = o.w;
+        if (n_split > 1u) {
+            let at = base + 2u + 4u * i;
+            partials[at] = o.x;
+            partials[at + 1u] = o.y;
+            partials[at + 2u] = o.z;
+            partials[at + 3u] = o.w;
+        } else {
+            o /= total;
+            let at = q_base + 4u * i;
+            out[at] = o.x;
+            out[at + 1u] = o.y;
+            out[at + 2u] = o.z;
+            out[at + 3u] = o.w;
+        }
+    }
+}
+
+// Combines the SPLITS states of each query (one workgroup per (token, head)) into its output.
+@compute @workgroup_size(64)
+fn merge(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let idx = wg.x + wg.y * groups.x;
+    if (idx >= step.n_tokens * shape.n_heads) {
+        return;
+    }
+    let stride = 4u * VECS + 2u;
+    let base = idx * SPLITS * stride;
+    var top = LOWEST;
+    for (var s = 0u; s < SPLITS; s++) {
+        top = max(top, partials[base + s * stride]);
+    }
+    var total = 0.0;
+    for (var s = 0u; s < SPLITS; s++) {
+        total += partials[base + s * stride + 1u] * exp(partials[base + s * stride] - top);
+    }
+    let q_base = idx * 4u * VECS;
+    for (var e = lane; e < 4u * VECS; e += 64u) {
+        var o = 0.0;
+        for (var s = 0u; s < SPLITS; s++) {
+            let at = base + s * stride;
+            o += partials[at + 2u + e] * exp(partials[at] - top);
+        }
+        out[q_base + e] = o / total;
     }
 }

@@ -9,6 +9,8 @@
 
 use super::{Gemv, GemvOptions, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
+use crate::gpu::kernels::grid::dispatch_spread;
+use crate::gpu::kernels::params::{bind_buffers, compute_pipeline};
 use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding, WeightError};
 use crate::quant::{f32_to_bf16, f32_to_f16};
 use std::time::Instant;
@@ -60,9 +62,12 @@ impl GemvThroughput {
     }
 }
 
-/// Times a `rows × cols` GEMV of `ty` (`repeats` per submit, the fastest of a few submits after
-/// a warm-up) and a copy of the same weight buffers. The weights are pseudo-random blocks:
-/// speed does not depend on their values.
+/// Times a `rows × cols` GEMV of `ty` and a copy of the same weight buffers: `repeats` per
+/// submit (at least one per copy of the weight), the fastest of a few submits after a warm-up.
+/// The weight is held in as many copies as it takes to fill `working_set` bytes, and the
+/// repeats cycle through them, so that on a GPU whose cache holds one matrix (an H100's L2 is
+/// 50 MB) the figure is the device memory's, as in decode, where every weight is read once per
+/// token. The weights are pseudo-random blocks: speed does not depend on their values.
 pub fn measure_gemv(
     ctx: &GpuContext,
     ty: GgmlType,
@@ -70,19 +75,26 @@ pub fn measure_gemv(
     rows: u32,
     cols: u32,
     repeats: usize,
+    working_set: u64,
 ) -> Result<GemvThroughput, BenchError> {
     let device = &ctx.device;
-    let mut w = GpuWeight::encoded(
-        device,
-        max_part_bytes(&ctx.limits),
-        "bench weight",
-        ty,
-        WeightEncoding::for_weights(ty, layout),
-        rows,
-        cols,
-    )?;
     let bytes = bench_weight_bytes(ty, rows as usize, cols as usize);
-    w.write_bytes(&ctx.queue, 0, &bytes)?;
+    let copies = working_set.div_ceil(bytes.len().max(1) as u64).max(1) as usize;
+    let weights = (0..copies)
+        .map(|_| -> Result<GpuWeight, BenchError> {
+            let mut w = GpuWeight::encoded(
+                device,
+                max_part_bytes(&ctx.limits),
+                "bench weight",
+                ty,
+                WeightEncoding::for_weights(ty, layout),
+                rows,
+                cols,
+            )?;
+            w.write_bytes(&ctx.queue, 0, &bytes)?;
+            Ok(w)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let storage = |label: &str, contents: &[u8]| {
         device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -93,28 +105,31 @@ pub fn measure_gemv(
     let x: Vec<f32> = (0..cols).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let x = storage("bench x", bytemuck::cast_slice(&x));
     let y = storage("bench y", &vec![0u8; rows as usize * 4]);
-    let gemv = Gemv::new(device, ty, layout)?.prepare(
-        device,
-        &ctx.limits,
-        &w,
-        &x,
-        &y,
-        GemvOptions::default(),
-    );
-    let gemv_seconds = time_per_repeat(ctx, repeats, |encoder| {
+    let kernel = Gemv::new(device, ty, layout)?;
+    let gemvs: Vec<_> = weights
+        .iter()
+        .map(|w| kernel.prepare(device, &ctx.limits, w, &x, &y, GemvOptions::default()))
+        .collect();
+    let repeats = repeats.max(copies);
+    let gemv_seconds = time_per_repeat(ctx, repeats, |encoder, i| {
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        gemv.encode(&mut pass);
+        gemvs[i % copies].encode(&mut pass);
     })?;
 
-    let largest = w.parts().iter().map(|p| p.buffer.size()).max().unwrap_or(4);
+    let largest = weights[0]
+        .parts()
+        .iter()
+        .map(|p| p.buffer.size())
+        .max()
+        .unwrap_or(4);
     let copy_dst = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("bench copy"),
         size: largest,
         usage: wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let copy_seconds = time_per_repeat(ctx, repeats, |encoder| {
-        for part in w.parts() {
+    let copy_seconds = time_per_repeat(ctx, repeats, |encoder, i| {
+        for part in weights[i % copies].parts() {
             encoder.copy_buffer_to_buffer(&part.buffer, 0, &copy_dst, 0, part.buffer.size());
         }
     })?;
@@ -122,25 +137,111 @@ pub fn measure_gemv(
         ty,
         rows,
         cols,
-        weight_bytes: w.total_bytes(),
+        weight_bytes: weights[0].total_bytes(),
         gemv_seconds,
-        copy_bytes: w.allocated_bytes(),
+        copy_bytes: weights[0].allocated_bytes(),
         copy_seconds,
     })
 }
 
-/// Seconds per `record` call: `repeats` of them in one submit, waited for; one untimed submit
+/// Bytes per second the memory_read.wgsl probe reads from a buffer of `bytes` (clamped to the
+/// adapter's largest storage binding): the rate a kernel that reads each byte once can reach,
+/// against which a decode step's weight reads are a fraction of the roofline. (On some GPUs a
+/// buffer copy runs on a copy engine that is slower than the shader cores' own reads: an
+/// H200's `copy_buffer_to_buffer` moved 0.8 TB/s.)
+pub fn measure_read(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<f64, BenchError> {
+    let (size, seconds) = time_read(ctx, bytes, repeats)?;
+    Ok(size as f64 / seconds)
+}
+
+/// Seconds per dispatch of the memory_read.wgsl probe over one workgroup's 64 KiB, dispatches
+/// back to back in one pass: the fixed cost of a dispatch on the adapter, which a decode step
+/// pays once per kernel.
+pub fn measure_dispatch(ctx: &GpuContext, repeats: usize) -> Result<f64, BenchError> {
+    Ok(time_read(ctx, 0, repeats)?.1)
+}
+
+/// The memory_read.wgsl probe over `bytes` (rounded to whole workgroups, at least one):
+/// (bytes read, seconds per dispatch).
+fn time_read(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<(u64, f64), BenchError> {
+    const PER_WORKGROUP: u64 = 256 * 16 * 16;
+    let size = bytes
+        .min(ctx.limits.max_buffer_size)
+        .min(ctx.limits.max_storage_buffer_binding_size)
+        & !(PER_WORKGROUP - 1);
+    let size = size.max(PER_WORKGROUP);
+    let device = &ctx.device;
+    let src = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bench read source"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let groups = (size / PER_WORKGROUP) as u32;
+    let sink = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bench read sink"),
+        size: u64::from(groups) * 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("memory read"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("memory_read.wgsl").into()),
+    });
+    let pipeline = compute_pipeline(device, &module, "memory read", "main");
+    let bind_group = bind_buffers(device, &pipeline, "memory read", &[&src, &sink]);
+    let mut encoder = device.create_command_encoder(&Default::default());
+    encoder.clear_buffer(&src, 0, None);
+    ctx.queue.submit([encoder.finish()]);
+    let max_per_dim = ctx.limits.max_compute_workgroups_per_dimension;
+    // One pass per repeat, as the GEMV measurement records them.
+    let seconds = time_per_repeat(ctx, repeats, |encoder, _| {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        dispatch_spread(&mut pass, &pipeline, &bind_group, groups, max_per_dim);
+    })?;
+    Ok((size, seconds))
+}
+
+/// Device memory traffic of a large buffer copy, bytes read plus bytes written per second: the
+/// adapter's practical bandwidth ceiling, which a decode step that reads every weight once
+/// approaches from below. `bytes` is clamped to the adapter's largest buffer.
+pub fn measure_copy(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<f64, BenchError> {
+    let size = bytes.min(ctx.limits.max_buffer_size) & !3;
+    let buffer = |label: &str, usage: wgpu::BufferUsages| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    };
+    let src = buffer(
+        "bench copy source",
+        wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+    );
+    let dst = buffer("bench copy target", wgpu::BufferUsages::COPY_DST);
+    // Touch the source first: a never-written buffer may be backed by nothing yet.
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    encoder.clear_buffer(&src, 0, None);
+    ctx.queue.submit([encoder.finish()]);
+    let seconds = time_per_repeat(ctx, repeats, |encoder, _| {
+        encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, size);
+    })?;
+    Ok(2.0 * size as f64 / seconds)
+}
+
+/// Seconds per `record` call (given its index): `repeats` of them in one submit, waited for; one untimed submit
 /// first (pipeline set-up, first touch of the buffers), then the fastest of [`TRIALS`].
 fn time_per_repeat(
     ctx: &GpuContext,
     repeats: usize,
-    record: impl Fn(&mut wgpu::CommandEncoder),
+    record: impl Fn(&mut wgpu::CommandEncoder, usize),
 ) -> Result<f64, BenchError> {
     let repeats = repeats.max(1);
     let run = || -> Result<(), BenchError> {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        for _ in 0..repeats {
-            record(&mut encoder);
+        for i in 0..repeats {
+            record(&mut encoder, i);
         }
         ctx.queue.submit([encoder.finish()]);
         ctx.device
@@ -233,11 +334,22 @@ mod tests {
             64,
             512,
             2,
+            3 * 64 * 420,
         )
         .unwrap();
         assert_eq!(m.weight_bytes, 64 * 420);
         assert!(m.copy_bytes >= m.weight_bytes);
         assert!(m.gemv_seconds > 0.0 && m.copy_seconds > 0.0);
         assert!(m.ratio().is_finite());
+    }
+
+    #[test]
+    fn measures_a_copy_and_a_read() {
+        let traffic = measure_copy(gpu(), 1 << 20, 2).unwrap();
+        assert!(traffic.is_finite() && traffic > 0.0);
+        let read = measure_read(gpu(), 1 << 20, 2).unwrap();
+        assert!(read.is_finite() && read > 0.0);
+        let dispatch = measure_dispatch(gpu(), 2).unwrap();
+        assert!(dispatch.is_finite() && dispatch > 0.0);
     }
 }

@@ -1,9 +1,7 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
-};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedKernel};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -24,10 +22,13 @@ fn skeleton(layout: MatmulLayout) -> &'static str {
 const TOKENS_PER_TILE: u32 = 8;
 const ROWS_PER_TILE: u32 = 64;
 
-fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
+    if layout != MatmulLayout::RowPerInvocation {
+        return None;
+    }
     match ty {
         // Reads WeightEncoding::Q8_0Words.
-        GgmlType::Q8_0 => Some(TypedRowKernel {
+        GgmlType::Q8_0 => Some(TypedKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
@@ -38,7 +39,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             tokens_per_workgroup: 4,
         }),
         // Reads WeightEncoding::Q6KBytes.
-        GgmlType::Q6K => Some(TypedRowKernel {
+        GgmlType::Q6K => Some(TypedKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
@@ -86,7 +87,7 @@ impl Gemm {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_row_kernel, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_kernel, generic)?,
         })
     }
 

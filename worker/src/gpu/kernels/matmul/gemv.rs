@@ -1,9 +1,7 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{
-    weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedRowKernel,
-};
+use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedKernel};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -28,10 +26,25 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     }
 }
 
-fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
+fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
+    if layout == MatmulLayout::Cooperative {
+        return match ty {
+            // Reads the GGUF encoding.
+            GgmlType::Q6K => Some(TypedKernel {
+                source: concat!(
+                    include_str!("common.wgsl"),
+                    include_str!("gemv_io.wgsl"),
+                    include_str!("gemv_q6_k.wgsl")
+                ),
+                rows_per_workgroup: 8,
+                tokens_per_workgroup: 1,
+            }),
+            _ => None,
+        };
+    }
     match ty {
         // Reads WeightEncoding::Q8_0Words.
-        GgmlType::Q8_0 => Some(TypedRowKernel {
+        GgmlType::Q8_0 => Some(TypedKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
@@ -41,7 +54,7 @@ fn typed_row_kernel(ty: GgmlType) -> Option<TypedRowKernel> {
             tokens_per_workgroup: 1,
         }),
         // Reads WeightEncoding::Q6KBytes.
-        GgmlType::Q6K => Some(TypedRowKernel {
+        GgmlType::Q6K => Some(TypedKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
                 include_str!("byte_lanes.wgsl"),
@@ -100,7 +113,7 @@ impl Gemv {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_row_kernel, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, generic)?,
         })
     }
 
@@ -310,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn typed_row_kernels_at_model_shapes_with_the_residual_add() {
+    fn typed_kernels_at_model_shapes_with_the_residual_add() {
         // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
         // pairs), split so that parts start mid-matrix; rows not a multiple of 8.
         for (ty, rows, cols, max_part) in [
@@ -382,8 +395,8 @@ mod tests {
             (GgmlType::F32, 2048, 2048),
         ] {
             for layout in MatmulLayout::ALL {
-                let m =
-                    super::super::bench::measure_gemv(gpu(), ty, layout, rows, cols, 10).unwrap();
+                let m = super::super::bench::measure_gemv(gpu(), ty, layout, rows, cols, 10, 0)
+                    .unwrap();
                 println!(
                 "{ty} {layout:?} {rows}x{cols}: gemv {:.3} ms, {:.2} GB/s; copy {:.2} GB/s; ratio {:.2}",
                 m.gemv_seconds * 1e3,

@@ -9,7 +9,7 @@
 //! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
-//! serves) go instead to kernels written for their block layout ([`TypedRowKernel`]:
+//! serves) go instead to kernels written for their block layout ([`TypedKernel`]:
 //! `gemv_rows_q8_0_words.wgsl`, `gemm_rows_q8_0_words.wgsl`, `gemv_rows_q6_k_bytes.wgsl`,
 //! `gemm_rows_q6_k_bytes.wgsl`), whose headers say what costs on a CPU driver. There Q8_0 and
 //! Q6_K weights are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes
@@ -95,10 +95,11 @@ pub(crate) fn source_pipeline(
     compute_pipeline(device, &module, label, "main")
 }
 
-/// A matrix product written for one weight type on software adapters, where the generic
-/// `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and shifts (see
-/// `gemv_rows_q8_0_words.wgsl`).
-pub(crate) struct TypedRowKernel {
+/// A matrix product written for one weight type and layout: on software adapters, where the
+/// generic `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and
+/// shifts (see `gemv_rows_q8_0_words.wgsl`); on GPUs, where the generic kernels' lanes gather
+/// from scattered addresses (see `gemv_q6_k.wgsl`).
+pub(crate) struct TypedKernel {
     /// The complete WGSL source.
     pub source: &'static str,
     /// `WG · ROWS` of the kernel.
@@ -116,7 +117,7 @@ pub(crate) struct MatmulPipeline {
 }
 
 impl MatmulPipeline {
-    /// The typed kernel `typed` has for `ty` in the row layout, or else the generic kernel
+    /// The typed kernel `typed` has for `ty` in `layout`, or else the generic kernel
     /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
     /// SwiftShader.
     pub fn choose(
@@ -124,12 +125,16 @@ impl MatmulPipeline {
         label: &str,
         ty: GgmlType,
         layout: MatmulLayout,
-        typed: fn(GgmlType) -> Option<TypedRowKernel>,
+        typed: fn(GgmlType, MatmulLayout) -> Option<TypedKernel>,
         generic: impl FnOnce() -> Result<Self, KernelError>,
     ) -> Result<Self, KernelError> {
-        match typed(ty).filter(|_| layout == MatmulLayout::RowPerInvocation) {
+        match typed(ty, layout) {
             Some(kernel) => Ok(Self {
-                pipeline: source_pipeline(device, &format!("{label} rows {ty}"), kernel.source),
+                pipeline: source_pipeline(
+                    device,
+                    &format!("{label} {layout:?} {ty}"),
+                    kernel.source,
+                ),
                 rows_per_workgroup: kernel.rows_per_workgroup,
                 tokens_per_workgroup: kernel.tokens_per_workgroup,
             }),

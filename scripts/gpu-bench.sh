@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The engine on a real GPU, in one short run on a machine that has the GPU and a Vulkan driver
+# but no Rust toolchain (nothing is built there):
+#
+#   scripts/gpu-bench.sh build DIR   (here, with cargo) puts the release binaries (xtask, the
+#                                    worker's library tests, tests/gpu_engine.rs) and the Llama 3
+#                                    tokenizer the synthetic model needs into DIR.
+#   scripts/gpu-bench.sh run DIR OUT (there, from this repository's root) checks every GPU kernel
+#                                    and the tiny-model GPU-vs-CPU engine tests on that adapter,
+#                                    then runs `xtask bench` on the synthetic Llama-3.2-1B shape;
+#                                    logs and the bench JSON go to OUT.
+#
+# The binaries find test data and the cache through the repository path they were built in;
+# `run` links that path to this checkout when it is missing (which needs the right to create it).
+set -uo pipefail
+
+mode=${1:-}
+dir=${2:-}
+if [[ -z $mode || -z $dir ]]; then
+    echo "usage: $0 build DIR | $0 run DIR OUT" >&2
+    exit 2
+fi
+
+case $mode in
+build)
+    set -e
+    mkdir -p "$dir"
+    cargo build --release -p xtask
+    cargo run --release -p xtask -- fixtures >/dev/null
+    # The last two lines of `--no-run` name the two test executables, in the order asked for.
+    mapfile -t tests < <(cargo test --release -p hearth-worker --lib --test gpu_engine --no-run \
+        --message-format=json 2>/dev/null |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["executable"])')
+    for exe in "${tests[@]}"; do
+        case $(basename "$exe") in
+        hearth_worker-*) cp "$exe" "$dir/hearth_worker_tests" ;;
+        gpu_engine-*) cp "$exe" "$dir/gpu_engine_tests" ;;
+        esac
+    done
+    cp target/release/xtask "$dir/xtask"
+    cp .cache/fixtures/llama3.2-tokenizer.json "$dir/"
+    pwd >"$dir/built_in"
+    ls -la "$dir"
+    ;;
+run)
+    out=${3:?usage: $0 run DIR OUT}
+    mkdir -p "$out"
+    built_in=$(cat "$dir/built_in")
+    if [[ ! -e $built_in ]]; then
+        mkdir -p "$(dirname "$built_in")"
+        ln -s "$PWD" "$built_in"
+    fi
+    mkdir -p .cache/fixtures
+    cp -n "$dir/llama3.2-tokenizer.json" .cache/fixtures/
+    if command -v nvidia-smi >/dev/null; then
+        nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem \
+            --format=csv | tee "$out/gpu.txt"
+    fi
+    status=0
+    echo "== synthetic Llama-3.2-1B shape"
+    "$dir/xtask" synth --shape llama-3.2-1b --out /tmp/llama-3.2-1b.gguf >"$out/synth.log" 2>&1 ||
+        { status=1; tail -5 "$out/synth.log"; }
+    echo "== bench"
+    timeout 150 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 512 \
+        --decode-tokens 128 --out "$out/bench-llama-3.2-1b.json" >"$out/bench.log" 2>&1 ||
+        { status=1; tail -20 "$out/bench.log"; }
+    python3 - "$out/bench-llama-3.2-1b.json" <<'PY' || true
+import json, sys
+b = json.load(open(sys.argv[1]))
+print(f"{b['adapter']['name']} ({b['adapter']['driver']}): prefill {b['prefill_tok_s']:.1f} tok/s, "
+      f"decode {b['decode_tok_s']:.1f} tok/s, {b['decode_roofline_fraction']:.3f} of a read kernel's "
+      f"{b['memory_read_bytes_per_s'] / 1e9:.0f} GB/s (a copy moves {b['memory_copy_bytes_per_s'] / 1e9:.0f})")
+s = b["decode_step"]
+print(f"step: {s['dispatches']} dispatches, record {s['record_s'] * 1e3:.2f} ms, "
+      f"wait {s['wait_s'] * 1e3:.2f} ms, empty submit {s['empty_round_trip_s'] * 1e3:.3f} ms, "
+      f"a dispatch {b['dispatch_s'] * 1e6:.1f} us")
+for st in s["stages"]:
+    print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches")
+for g in b["gemv"]:
+    print(f"  GEMV {g['type']} {g['layout']}: {g['gemv_bytes_per_s'] / 1e9:.0f} GB/s, "
+          f"{g['gemv_over_copy']:.2f} of copy, {g['gemv_bytes_per_s'] / b['memory_read_bytes_per_s']:.2f} of read")
+PY
+    echo "== GPU kernel tests"
+    timeout 120 "$dir/hearth_worker_tests" gpu:: --test-threads 8 >"$out/kernel-tests.log" 2>&1 ||
+        status=1
+    grep -E "^test result|FAILED|panicked" "$out/kernel-tests.log" | head -20
+    echo "== GPU engine tests (tiny random Llama, against the CPU engine)"
+    timeout 60 "$dir/gpu_engine_tests" --skip smollm2 >"$out/engine-tests.log" 2>&1 || status=1
+    grep -E "^test result|FAILED|panicked" "$out/engine-tests.log" | head -20
+    rm -f /tmp/llama-3.2-1b.gguf
+    exit $status
+    ;;
+*)
+    echo "unknown mode $mode" >&2
+    exit 2
+    ;;
+esac
