@@ -9,6 +9,8 @@
 #                                    and the tiny-model GPU-vs-CPU engine tests on that adapter,
 #                                    then runs `xtask bench` on the synthetic Llama-3.2-1B shape;
 #                                    logs and the bench JSON go to OUT.
+#   scripts/gpu-bench.sh record OUT  (here, with OUT fetched back) writes docs/gpu/<card>.json,
+#                                    which `cargo xtask benchmarks` renders into BENCHMARKS.md.
 #
 # The binaries find test data and the cache through the repository path they were built in;
 # `run` links that path to this checkout when it is missing (which needs the right to create it).
@@ -17,9 +19,28 @@ set -uo pipefail
 mode=${1:-}
 dir=${2:-}
 if [[ -z $mode || -z $dir ]]; then
-    echo "usage: $0 build DIR | $0 run DIR OUT" >&2
+    echo "usage: $0 build DIR | $0 run DIR OUT | $0 record OUT" >&2
     exit 2
 fi
+
+summarize() {
+    python3 - "$1" <<'PY' || true
+import json, sys
+b = json.load(open(sys.argv[1]))
+print(f"{b['adapter']['name']} ({b['adapter']['driver']}): prefill {b['prefill_tok_s']:.1f} tok/s, "
+      f"decode {b['decode_tok_s']:.1f} tok/s, {b['decode_roofline_fraction']:.3f} of a read kernel's "
+      f"{b['memory_read_bytes_per_s'] / 1e9:.0f} GB/s (a copy moves {b['memory_copy_bytes_per_s'] / 1e9:.0f})")
+s = b["decode_step"]
+print(f"step: {s['dispatches']} dispatches, record {s['record_s'] * 1e3:.2f} ms, "
+      f"wait {s['wait_s'] * 1e3:.2f} ms, empty submit {s['empty_round_trip_s'] * 1e3:.3f} ms, "
+      f"a dispatch {b['dispatch_s'] * 1e6:.1f} us alone, {b['dispatch_in_pass_s'] * 1e6:.1f} us in a pass")
+for st in s["stages"]:
+    print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches")
+for g in b["gemv"]:
+    print(f"  GEMV {g['type']} {g['layout']}: {g['gemv_bytes_per_s'] / 1e9:.0f} GB/s, "
+          f"{g['gemv_over_copy']:.2f} of copy, {g['gemv_bytes_per_s'] / b['memory_read_bytes_per_s']:.2f} of read")
+PY
+}
 
 case $mode in
 build)
@@ -44,11 +65,14 @@ for line in sys.stdin:
     cp target/release/xtask "$dir/xtask"
     cp .cache/fixtures/llama3.2-tokenizer.json "$dir/"
     pwd >"$dir/built_in"
+    # The commit the binaries were built from ("+" when the tree had changes beside it).
+    echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +)" >"$dir/built_at"
     ls -la "$dir"
     ;;
 run)
     out=${3:?usage: $0 run DIR OUT}
     mkdir -p "$out"
+    cp "$dir/built_at" "$out/"
     built_in=$(cat "$dir/built_in")
     if [[ ! -e $built_in ]]; then
         mkdir -p "$(dirname "$built_in")"
@@ -65,25 +89,28 @@ run)
     "$dir/xtask" synth --shape llama-3.2-1b --out /tmp/llama-3.2-1b.gguf >"$out/synth.log" 2>&1 ||
         { status=1; tail -5 "$out/synth.log"; }
     echo "== bench"
+    # The clocks while it runs: a GPU waiting on many short kernels may not raise them.
+    if command -v nvidia-smi >/dev/null; then
+        nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,utilization.gpu,power.draw \
+            --format=csv -lms 100 >"$out/clocks.csv" 2>&1 &
+        sampler=$!
+    fi
     timeout 150 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 512 \
         --decode-tokens 128 --out "$out/bench-llama-3.2-1b.json" >"$out/bench.log" 2>&1 ||
         { status=1; tail -20 "$out/bench.log"; }
-    python3 - "$out/bench-llama-3.2-1b.json" <<'PY' || true
-import json, sys
-b = json.load(open(sys.argv[1]))
-print(f"{b['adapter']['name']} ({b['adapter']['driver']}): prefill {b['prefill_tok_s']:.1f} tok/s, "
-      f"decode {b['decode_tok_s']:.1f} tok/s, {b['decode_roofline_fraction']:.3f} of a read kernel's "
-      f"{b['memory_read_bytes_per_s'] / 1e9:.0f} GB/s (a copy moves {b['memory_copy_bytes_per_s'] / 1e9:.0f})")
-s = b["decode_step"]
-print(f"step: {s['dispatches']} dispatches, record {s['record_s'] * 1e3:.2f} ms, "
-      f"wait {s['wait_s'] * 1e3:.2f} ms, empty submit {s['empty_round_trip_s'] * 1e3:.3f} ms, "
-      f"a dispatch {b['dispatch_s'] * 1e6:.1f} us")
-for st in s["stages"]:
-    print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches")
-for g in b["gemv"]:
-    print(f"  GEMV {g['type']} {g['layout']}: {g['gemv_bytes_per_s'] / 1e9:.0f} GB/s, "
-          f"{g['gemv_over_copy']:.2f} of copy, {g['gemv_bytes_per_s'] / b['memory_read_bytes_per_s']:.2f} of read")
-PY
+    # A short context beside it: the step without most of the attention.
+    timeout 60 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 16 \
+        --decode-tokens 128 --no-gemv --out "$out/bench-llama-3.2-1b-short.json" \
+        >"$out/bench-short.log" 2>&1 || { status=1; tail -20 "$out/bench-short.log"; }
+    if [[ -n ${sampler:-} ]]; then
+        kill "$sampler" 2>/dev/null
+        echo "SM clock while benchmarking (MHz, from $out/clocks.csv): $(awk -F', ' \
+            'NR > 1 { print $2 }' "$out/clocks.csv" | sort -n | uniq -c | sort -rn | head -5 | tr '\n' ' ')"
+    fi
+    echo "-- 512-token prompt"
+    summarize "$out/bench-llama-3.2-1b.json"
+    echo "-- 16-token prompt"
+    summarize "$out/bench-llama-3.2-1b-short.json"
     echo "== GPU kernel tests"
     timeout 120 "$dir/hearth_worker_tests" gpu:: --test-threads 8 >"$out/kernel-tests.log" 2>&1 ||
         status=1
@@ -93,6 +120,34 @@ PY
     grep -E "^test result|FAILED|panicked" "$out/engine-tests.log" | head -20
     rm -f /tmp/llama-3.2-1b.gguf
     exit $status
+    ;;
+record)
+    mkdir -p docs/gpu
+    python3 - "$dir" <<'PY'
+import collections, json, pathlib, re, sys
+out = pathlib.Path(sys.argv[1])
+name, memory, driver, sm, mem = [f.strip() for f in (out / "gpu.txt").read_text().splitlines()[1].split(",")]
+clocks = [l.split(", ") for l in (out / "clocks.csv").read_text().splitlines()[1:] if l.count(",") >= 4]
+seen = collections.Counter(c[1] for c in clocks)
+runs = []
+for f in ["bench-llama-3.2-1b.json", "bench-llama-3.2-1b-short.json"]:
+    run = json.loads((out / f).read_text())
+    # The model was a file in the machine's temporary folder.
+    run["model"] = "synthetic Llama-3.2-1B shape (xtask synth)"
+    runs.append(run)
+record = {
+    "card": f"{name}, {memory}, driver {driver}, SM clock up to {sm}, memory clock {mem}",
+    "date": clocks[0][0][:10].replace("/", "-") if clocks else "",
+    "commit": (out / "built_at").read_text().strip(),
+    "command": "scripts/gpu-bench.sh run DIR OUT",
+    "sm_clock": ", ".join(f"{n} × {c}" for c, n in seen.most_common()) + " (samples every 0.1 s)",
+    "runs": runs,
+}
+slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+path = pathlib.Path("docs/gpu") / f"{slug}.json"
+path.write_text(json.dumps(record, indent=2) + "\n")
+print(f"wrote {path}")
+PY
     ;;
 *)
     echo "unknown mode $mode" >&2

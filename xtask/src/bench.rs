@@ -167,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
     let copy_bytes_per_s = measure_copy(&ctx, working_set, args.gemv_repeats)?;
     eprintln!("reading {} MiB in a kernel", args.working_set_mib);
     let read_bytes_per_s = measure_read(&ctx, working_set, args.gemv_repeats)?;
-    let dispatch_s = measure_dispatch(&ctx, 100)?;
+    let (dispatch_s, dispatch_in_pass_s) = measure_dispatch(&ctx, 100)?;
     let decode_tok_s = if args.decode_tokens == 0 {
         0.0
     } else {
@@ -223,9 +223,11 @@ pub fn run(args: Args) -> Result<()> {
         "decode_weight_bytes_per_token": decode_bytes,
         "memory_read_bytes_per_s": read_bytes_per_s,
         "memory_copy_bytes_per_s": copy_bytes_per_s,
-        // A one-workgroup dispatch in a pass of its own, 100 back to back: the fixed cost of a
-        // kernel, which a decode step pays `decode_step.dispatches` times.
+        // A one-workgroup dispatch, 100 back to back, each in a pass of its own and all in one
+        // pass: the fixed cost of a kernel, which a decode step (one pass) pays
+        // `decode_step.dispatches` times.
         "dispatch_s": dispatch_s,
+        "dispatch_in_pass_s": dispatch_in_pass_s,
         "decode_roofline_fraction": decode_tok_s * decode_bytes as f64 / read_bytes_per_s,
         "weight_bytes_gpu": weight_bytes_gpu,
         "gguf_tensor_bytes": gguf_tensor_bytes,

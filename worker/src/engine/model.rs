@@ -88,6 +88,10 @@ pub struct GpuModel {
     pub(super) output_norm: RmsNormBinding,
     pub(super) decode: Decode,
     pub(super) readouts: HashMap<u32, Readout>,
+    /// The commands of a one-token step reading out the top `k`, recorded while the GPU ran
+    /// the step before (they depend on no token or position: those are written to buffers at
+    /// submit); `forward` submits them when the next step is such a step.
+    pub(super) ready_decode: Option<(u32, wgpu::CommandBuffer)>,
     pub(super) capacity: usize,
     pub(super) max_batch: u32,
     /// Positions in the KV cache.
@@ -307,6 +311,7 @@ impl GpuModel {
             output_norm,
             decode,
             readouts: HashMap::new(),
+            ready_decode: None,
             capacity,
             max_batch,
             len: 0,

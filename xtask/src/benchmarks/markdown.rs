@@ -1,12 +1,14 @@
 //! `BENCHMARKS.md`: what was measured and how, the machine, and a table per part.
 
 use super::chart::rate;
-use super::report::{Benchmarks, BrowserReport, CpuKernel, DecodeStage, DecodeStep, NativeOutcome};
+use super::report::{
+    Benchmarks, BrowserReport, CpuKernel, DecodeStage, DecodeStep, GpuRecord, NativeOutcome,
+};
 use std::fmt::Write;
 
-/// The whole document; `chart` and `json` are the paths (from the repository root) of the
-/// SVG chart and the raw JSON.
-pub fn render(b: &Benchmarks, chart: &str, json: &str) -> String {
+/// The whole document; `gpu` the runs on real GPUs recorded beside it; `chart` and `json` are
+/// the paths (from the repository root) of the SVG chart and the raw JSON.
+pub fn render(b: &Benchmarks, gpu: &[GpuRecord], chart: &str, json: &str) -> String {
     let mut md = String::new();
     let browser = &b.browser;
     let _ = writeln!(md, "# Benchmarks\n");
@@ -23,6 +25,7 @@ pub fn render(b: &Benchmarks, chart: &str, json: &str) -> String {
     browser_part(&mut md, browser, chart);
     cpu_kernel_part(&mut md, &b.cpu_kernels);
     native_part(&mut md, b);
+    real_gpu_part(&mut md, gpu);
     let _ = writeln!(md, "## Reproduce\n");
     let _ = writeln!(
         md,
@@ -31,7 +34,118 @@ pub fn render(b: &Benchmarks, chart: &str, json: &str) -> String {
          `{chart}` and `{json}`. It takes several minutes on a small machine.",
         b.command
     );
+    if !gpu.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nThe real-GPU figures come from `scripts/gpu-bench.sh` on a machine with the GPU \
+             (`build` here, `run` there, `record` here again); this command renders them from \
+             `docs/gpu/`."
+        );
+    }
     md
+}
+
+/// Per recorded card: decode against the card's read bandwidth, where a step's time goes, and
+/// each GEMV against the same read kernel.
+fn real_gpu_part(md: &mut String, records: &[GpuRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## On a real GPU\n");
+    let _ = writeln!(
+        md,
+        "`xtask bench` natively (Vulkan) on a machine with a GPU, on the synthetic Llama-3.2-1B \
+         shape (Q6_K, random weights: speed does not depend on them). The roofline is a kernel \
+         that reads a 256 MiB buffer once (a buffer copy can run on a slower copy engine); a \
+         decode step must read every weight once, so decode tok/s × weight bytes ÷ that rate is \
+         the fraction of the roofline reached. A dispatch's fixed cost is one small kernel, \
+         100 back to back in one pass: a step pays it once per dispatch.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Card | Commit | Prompt tokens | Prefill (tok/s) | Decode (tok/s) | Dispatches per step | Waiting per step (ms) | A dispatch (µs) | Read kernel (GB/s) | Decode's weight reads (GB/s) | Fraction of the roofline |"
+    );
+    let _ = writeln!(md, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for g in records {
+        for r in &g.runs {
+            let step = r.decode_step.as_ref();
+            let num = |v: Option<f64>, scale: f64, digits: usize| {
+                v.map_or("–".to_string(), |v| format!("{:.*}", digits, v * scale))
+            };
+            let reads = r
+                .extra("decode_weight_bytes_per_token")
+                .map(|b| b * r.decode_tok_s);
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.adapter.name,
+                g.commit,
+                r.prompt_tokens,
+                rate(r.prefill_tok_s),
+                rate(r.decode_tok_s),
+                step.map_or("–".to_string(), |s| s.dispatches.to_string()),
+                num(step.map(|s| s.wait_s), 1e3, 2),
+                num(r.extra("dispatch_in_pass_s"), 1e6, 1),
+                num(r.extra("memory_read_bytes_per_s"), 1e-9, 0),
+                num(reads, 1e-9, 0),
+                num(r.extra("decode_roofline_fraction"), 1.0, 3),
+            );
+        }
+    }
+    for g in records {
+        let _ = writeln!(
+            md,
+            "\n{} ({}), measured {} with `{}`. SM clock while it ran: {}.",
+            g.card,
+            g.runs.first().map_or("", |r| r.adapter.backend.as_str()),
+            g.date,
+            g.command,
+            g.sm_clock
+        );
+    }
+    let measured: Vec<(String, &DecodeStep)> = records
+        .iter()
+        .flat_map(|g| &g.runs)
+        .filter_map(|r| {
+            let name = format!("{}, {}-token prompt", r.adapter.name, r.prompt_tokens);
+            r.decode_step.as_ref().map(|d| (name, d))
+        })
+        .collect();
+    let named: Vec<(&String, &DecodeStep)> = measured.iter().map(|(n, d)| (n, *d)).collect();
+    decode_stages(md, &named);
+    for g in records {
+        let Some(r) = g.runs.iter().find(|r| !r.gemv.is_empty()) else {
+            continue;
+        };
+        let read = r.extra("memory_read_bytes_per_s");
+        let _ = writeln!(
+            md,
+            "\nGEMVs of {}×{} on the {}, each cycling through 256 MiB of copies of its weight \
+             so that they read memory, not the cache:\n",
+            r.gemv[0].rows, r.gemv[0].cols, r.adapter.name
+        );
+        let _ = writeln!(
+            md,
+            "| Weight type | Layout | Used by the engine there | GEMV (GB/s) | ÷ read kernel | ÷ buffer copy |"
+        );
+        let _ = writeln!(md, "|---|---|---|--:|--:|--:|");
+        for v in &r.gemv {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.0} | {} | {:.2} |",
+                v.ty,
+                v.layout,
+                if v.used_by_engine { "yes" } else { "no" },
+                v.gemv_bytes_per_s / 1e9,
+                read.map_or("–".to_string(), |read| format!(
+                    "{:.2}",
+                    v.gemv_bytes_per_s / read
+                )),
+                v.gemv_over_copy
+            );
+        }
+    }
+    md.push('\n');
 }
 
 fn what_is_measured(md: &mut String, b: &Benchmarks) {
@@ -415,7 +529,7 @@ mod tests {
 
     fn sample() -> String {
         let b: Benchmarks = serde_json::from_str(include_str!("sample.json")).unwrap();
-        render(&b, "docs/chart.svg", "docs/data.json")
+        render(&b, &[], "docs/chart.svg", "docs/data.json")
     }
 
     #[test]
@@ -468,6 +582,28 @@ mod tests {
         let norm = at("| test model | rms_norm | 61 | 61 | 4.0 | 12% |");
         let rope = at("| test model | rope | 30 | 30 | 0.0 | 0% |");
         assert!(down < norm && norm < rope, "{md}");
+    }
+
+    #[test]
+    fn a_real_gpu_run_gets_its_roofline_fraction_and_gemvs() {
+        let b: Benchmarks = serde_json::from_str(include_str!("sample.json")).unwrap();
+        let record: GpuRecord = serde_json::from_str(include_str!("sample_gpu.json")).unwrap();
+        let md = render(&b, &[record], "docs/chart.svg", "docs/data.json");
+        assert!(md.contains("## On a real GPU"), "{md}");
+        // 250 tok/s × 1.2 GB = 300 GB/s of 3000: 0.1 of the roofline.
+        assert!(
+            md.contains("| Big GPU | `abc1234` | 512 | 2000 | 250 | 229 | 2.80 | 6.6 | 3000 | 300 | 0.100 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| q6_K | Cooperative | yes | 450 | 0.15 | 1.25 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Big GPU, 512-token prompt | attention | 48 | 16 | 1.0 | "),
+            "{md}"
+        );
+        assert!(md.contains("SM clock while it ran: 60 × 1980 MHz."), "{md}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod report;
 
 use crate::{build, fixtures, install, paths, process, synth};
 use anyhow::{Context, Result};
-use report::{Benchmarks, BrowserReport, CpuKernel, NativeOutcome, NativeRun};
+use report::{Benchmarks, BrowserReport, CpuKernel, GpuRecord, NativeOutcome, NativeRun};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -36,6 +36,8 @@ pub struct Args {
 const MARKDOWN: &str = "BENCHMARKS.md";
 const CHART: &str = "docs/benchmarks.svg";
 const JSON: &str = "docs/benchmarks.json";
+/// Runs on real GPUs (`scripts/gpu-bench.sh record`), one JSON file each.
+const GPU_RECORDS: &str = "docs/gpu";
 
 /// The test model: prompt and decode lengths for `xtask bench`.
 const SMOLLM2_PROMPT_TOKENS: u32 = 128;
@@ -278,8 +280,28 @@ fn write(root: &Path, b: &Benchmarks) -> Result<()> {
     std::fs::write(root.join(JSON), json).with_context(|| format!("writing {JSON}"))?;
     std::fs::write(root.join(CHART), chart::decode_chart(&b.browser))
         .with_context(|| format!("writing {CHART}"))?;
-    std::fs::write(root.join(MARKDOWN), markdown::render(b, CHART, JSON))
+    let gpu = gpu_records(&root.join(GPU_RECORDS))?;
+    std::fs::write(root.join(MARKDOWN), markdown::render(b, &gpu, CHART, JSON))
         .with_context(|| format!("writing {MARKDOWN}"))?;
     println!("\nwrote {MARKDOWN}, {CHART} and {JSON}");
     Ok(())
+}
+
+/// The real-GPU runs recorded in `dir`, by file name (none when it does not exist).
+fn gpu_records(dir: &Path) -> Result<Vec<GpuRecord>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)?;
+            serde_json::from_str(&text).with_context(|| format!("reading {}", p.display()))
+        })
+        .collect()
 }

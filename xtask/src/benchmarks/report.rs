@@ -242,3 +242,27 @@ mod tests {
         assert!(matches!(b.native[1].outcome, NativeOutcome::Skipped(_)));
     }
 }
+
+/// One run of `scripts/gpu-bench.sh` on a machine with a real GPU (this one has none), as
+/// `docs/gpu/*.json` holds it: `xtask bench` on the synthetic Llama-3.2-1B shape there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GpuRecord {
+    /// The card as its driver names it, with its memory, driver and clocks.
+    pub card: String,
+    pub date: String,
+    /// The commit the binaries were built from.
+    pub commit: String,
+    pub command: String,
+    /// The SM clocks sampled while the bench ran (how often each was seen).
+    pub sm_clock: String,
+    /// A long prompt's run (with the GEMV measurements), then a short one's.
+    pub runs: Vec<NativeReport>,
+}
+
+impl NativeReport {
+    /// A number `xtask bench` writes that the rendering does not name (absent in older
+    /// reports).
+    pub fn extra(&self, key: &str) -> Option<f64> {
+        self.rest.get(key).and_then(Value::as_f64)
+    }
+}

@@ -150,20 +150,27 @@ pub fn measure_gemv(
 /// buffer copy runs on a copy engine that is slower than the shader cores' own reads: an
 /// H200's `copy_buffer_to_buffer` moved 0.8 TB/s.)
 pub fn measure_read(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<f64, BenchError> {
-    let (size, seconds) = time_read(ctx, bytes, repeats)?;
+    let (size, seconds) = time_read(ctx, bytes, repeats, false)?;
     Ok(size as f64 / seconds)
 }
 
-/// Seconds per dispatch of the memory_read.wgsl probe over one workgroup's 64 KiB, dispatches
-/// back to back in one pass: the fixed cost of a dispatch on the adapter, which a decode step
-/// pays once per kernel.
-pub fn measure_dispatch(ctx: &GpuContext, repeats: usize) -> Result<f64, BenchError> {
-    Ok(time_read(ctx, 0, repeats)?.1)
+/// Seconds per dispatch of the memory_read.wgsl probe over one workgroup's 64 KiB, `repeats`
+/// dispatches back to back, each in a pass of its own and all in one pass: the fixed cost of a
+/// kernel on the adapter, which a decode step (one pass) pays once per dispatch.
+pub fn measure_dispatch(ctx: &GpuContext, repeats: usize) -> Result<(f64, f64), BenchError> {
+    let own_pass = time_read(ctx, 0, repeats, false)?.1;
+    let one_pass = time_read(ctx, 0, repeats, true)?.1;
+    Ok((own_pass, one_pass))
 }
 
-/// The memory_read.wgsl probe over `bytes` (rounded to whole workgroups, at least one):
-/// (bytes read, seconds per dispatch).
-fn time_read(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<(u64, f64), BenchError> {
+/// The memory_read.wgsl probe over `bytes` (rounded to whole workgroups, at least one), each
+/// dispatch in a pass of its own or all in one: (bytes read, seconds per dispatch).
+fn time_read(
+    ctx: &GpuContext,
+    bytes: u64,
+    repeats: usize,
+    one_pass: bool,
+) -> Result<(u64, f64), BenchError> {
     const PER_WORKGROUP: u64 = 256 * 16 * 16;
     let size = bytes
         .min(ctx.limits.max_buffer_size)
@@ -194,11 +201,22 @@ fn time_read(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<(u64, f64),
     encoder.clear_buffer(&src, 0, None);
     ctx.queue.submit([encoder.finish()]);
     let max_per_dim = ctx.limits.max_compute_workgroups_per_dimension;
-    // One pass per repeat, as the GEMV measurement records them.
-    let seconds = time_per_repeat(ctx, repeats, |encoder, _| {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        dispatch_spread(&mut pass, &pipeline, &bind_group, groups, max_per_dim);
-    })?;
+    let seconds = if one_pass {
+        let repeats = repeats.max(1);
+        let seconds = time_per_repeat(ctx, 1, |encoder, _| {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for _ in 0..repeats {
+                dispatch_spread(&mut pass, &pipeline, &bind_group, groups, max_per_dim);
+            }
+        })?;
+        seconds / repeats as f64
+    } else {
+        // One pass per repeat, as the GEMV measurement records them.
+        time_per_repeat(ctx, repeats, |encoder, _| {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            dispatch_spread(&mut pass, &pipeline, &bind_group, groups, max_per_dim);
+        })?
+    };
     Ok((size, seconds))
 }
 
@@ -349,7 +367,8 @@ mod tests {
         assert!(traffic.is_finite() && traffic > 0.0);
         let read = measure_read(gpu(), 1 << 20, 2).unwrap();
         assert!(read.is_finite() && read > 0.0);
-        let dispatch = measure_dispatch(gpu(), 2).unwrap();
-        assert!(dispatch.is_finite() && dispatch > 0.0);
+        let (own_pass, one_pass) = measure_dispatch(gpu(), 2).unwrap();
+        assert!(own_pass.is_finite() && own_pass > 0.0);
+        assert!(one_pass.is_finite() && one_pass > 0.0);
     }
 }
