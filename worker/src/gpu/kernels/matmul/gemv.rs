@@ -9,16 +9,18 @@ use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
     match layout {
-        MatmulLayout::Cooperative => {
-            concat!(include_str!("gemv_io.wgsl"), include_str!("gemv.wgsl"))
-        }
+        MatmulLayout::Cooperative => concat!(
+            include_str!("gemv_io.wgsl"),
+            include_str!("gemv_team.wgsl"),
+            include_str!("gemv.wgsl")
+        ),
         MatmulLayout::RowPerInvocation => {
             concat!(include_str!("gemv_io.wgsl"), include_str!("gemv_rows.wgsl"))
         }
     }
 }
 
-/// Must match `ROWS_PER_WG` in gemv.wgsl and `WG` in gemv_rows.wgsl.
+/// Must match `ROWS_PER_WG` in gemv_team.wgsl and `WG` in gemv_rows.wgsl.
 fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
     match layout {
         MatmulLayout::Cooperative => 8,
@@ -34,6 +36,7 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
                 source: concat!(
                     include_str!("common.wgsl"),
                     include_str!("gemv_io.wgsl"),
+                    include_str!("gemv_team.wgsl"),
                     include_str!("gemv_q6_k.wgsl")
                 ),
                 rows_per_workgroup: 8,

@@ -1,31 +1,23 @@
 // GEMV for Q6_K weights in their GGUF encoding, on GPUs: gemv.wgsl's work with the loads laid
-// out for a GPU's memory system. Concatenated after common.wgsl and gemv_io.wgsl.
+// out for a GPU's memory system. Concatenated after common.wgsl, gemv_io.wgsl and
+// gemv_team.wgsl.
 //
 // A Q6_K block (210 bytes, 256 weights): ql[128], qh[64], i8 scales[16], f16 d. Byte l of the
 // 32 at ql[64h + 32s] holds, in its low nibble, weight 128h + 32s + l and, in its high one,
 // weight 128h + 64 + 32s + l; their two high bits are bits 2s, 2s + 1 and 2s + 4, 2s + 5 of
 // qh[32h + l]. Weight i has scale scales[i / 16], and w = d · scale · (q − 32).
 //
-// 256 invocations: 8 rows per workgroup, a team of 32 lanes per row taking its blocks two at
-// a time: 16 lanes a block. Lane i2 of a block's 16 reads, in half h = i2 / 8, the ql words of
+// A team of 32 lanes per row (gemv_team.wgsl) takes the row's blocks two at a time: 16 lanes a block. Lane i2 of a block's 16 reads, in half h = i2 / 8, the ql words of
 // bytes l..l+3 (l = 4 · (i2 % 8)) of both sub-blocks (the 16 lanes read the 128 ql bytes side
 // by side), the one qh word that holds both words' high bits, its 4 scales and d: 16 weights a
 // lane per block. (gemv.wgsl's lanes take a 16-weight chunk each instead, so a row's lanes
 // gather from 2 blocks at once and each load touches several cache lines.) On an H200
 // (Llama-3.2-1B shape, the same run) a decode step took 2.80 ms with 8 weights a lane (32 lanes
 // a block), 2.52 with 16, 2.72 with 32 (8 lanes a block) and 3.5 with 16 and two rows a team
-// (half the workgroups). x is staged in workgroup memory in tiles of 2048; the team sums with
-// a tree reduction.
+// (half the workgroups).
 
-const WG: u32 = 256u;
-const ROWS_PER_WG: u32 = 8u;
-const LANES: u32 = 32u;
-const XTILE: u32 = 2048u;
 const BLOCK_WEIGHTS: u32 = 256u;
 const BLOCK_BYTES: u32 = 210u;
-
-var<workgroup> xs: array<vec4<f32>, 512>;
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -56,11 +48,7 @@ fn main(
     var acc = 0.0;
     for (var t0 = 0u; t0 < p.cols; t0 += XTILE) {
         let n = min(XTILE, p.cols - t0);
-        workgroupBarrier();
-        for (var k = lane; k < n / 4u; k += WG) {
-            xs[k] = x4(p.x_offset + t0 + 4u * k);
-        }
-        workgroupBarrier();
+        stage_x(lane, t0, n);
         if (valid) {
             let b0 = t0 / BLOCK_WEIGHTS;
             let nb = n / BLOCK_WEIGHTS;
@@ -88,15 +76,8 @@ fn main(
         }
     }
 
-    partial[lane] = acc;
-    workgroupBarrier();
-    for (var r = LANES / 2u; r > 0u; r >>= 1u) {
-        if (i < r) {
-            partial[lane] += partial[lane + r];
-        }
-        workgroupBarrier();
-    }
-    if (valid && i == 0u) {
-        store_y(row, partial[lane]);
+    let total = team_sum(lane, acc);
+    if (i == 0u) {
+        store_y(row, total);
     }
 }

@@ -1,0 +1,37 @@
+// What the GPU GEMVs (gemv.wgsl, gemv_q6_k.wgsl) share: 256 invocations, 8 rows per
+// workgroup, a team of 32 lanes per row; x staged in workgroup memory in tiles of XTILE (a
+// multiple of every block size); a team's partial sums added by a tree reduction. Concatenated
+// after gemv_io.wgsl.
+
+const WG: u32 = 256u;
+const ROWS_PER_WG: u32 = 8u;
+const LANES: u32 = 32u;
+const XTILE: u32 = 2048u;
+
+var<workgroup> xs: array<vec4<f32>, 512>;
+var<workgroup> partial: array<f32, WG>;
+
+// Stages x[t0 .. t0 + n) (n a multiple of 4, at most XTILE) into xs; every lane of the
+// workgroup calls it.
+fn stage_x(lane: u32, t0: u32, n: u32) {
+    workgroupBarrier();
+    for (var k = lane; k < n / 4u; k += WG) {
+        xs[k] = x4(p.x_offset + t0 + 4u * k);
+    }
+    workgroupBarrier();
+}
+
+// The sum of the 32 `acc`s of `lane`'s team, in its first lane; every lane of the workgroup
+// calls it.
+fn team_sum(lane: u32, acc: f32) -> f32 {
+    let i = lane % LANES;
+    partial[lane] = acc;
+    workgroupBarrier();
+    for (var r = LANES / 2u; r > 0u; r >>= 1u) {
+        if (i < r) {
+            partial[lane] += partial[lane + r];
+        }
+        workgroupBarrier();
+    }
+    return partial[lane];
+}
