@@ -113,8 +113,8 @@ pub struct AttentionBuffers<'a> {
 }
 
 pub struct Attention {
-    /// attention.wgsl, whose `attend` is the cooperative kernel (GPUs; software adapters when
-    /// the head's size is not a multiple of 4), built on first use.
+    /// attention.wgsl, whose `attend` is the cooperative kernel (for head sizes that are not a
+    /// multiple of 4) and the KV write; `attend` is built on first use.
     module: wgpu::ShaderModule,
     attend: std::sync::OnceLock<wgpu::ComputePipeline>,
     kv_write: wgpu::ComputePipeline,
@@ -671,7 +671,7 @@ mod tests {
             capacity: 100,
         };
         check(wide, 3, 61, 1.0, 65535);
-        // Not a multiple of 4: software adapters fall back to the cooperative kernel.
+        // Not a multiple of 4: both layouts fall back to the cooperative kernel.
         let odd = AttentionShape {
             n_heads: 2,
             n_kv_heads: 2,
