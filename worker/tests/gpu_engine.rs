@@ -1,6 +1,8 @@
 //! The GPU engine (lavapipe) against the CPU reference (itself proven against a float64
 //! oracle), on the real SmolLM2-135M-Instruct Q6_K (Q8_0 and Q6_K matrices, untied output) and
-//! on a tiny random all-Q6_K Llama built here (tied embeddings, `rope_freqs`).
+//! on a tiny random all-Q6_K Llama built here (tied embeddings, `rope_freqs`). The tiny model
+//! runs in both layouts: the software one lavapipe would get, and the one GPUs get (its typed
+//! Q6_K GEMV, split attention, the step recorded ahead), which no GPU checks here.
 //!
 //! Step-by-step comparison and tolerances: `common/gpu_vs_cpu.rs`.
 
@@ -161,18 +163,28 @@ const TINY_PROMPTS: [&[u32]; 3] = [
     ],
 ];
 
+/// Default options in `layout`.
+fn in_layout(layout: MatmulLayout) -> LoadOptions {
+    LoadOptions {
+        layout: Some(layout),
+        ..LoadOptions::default()
+    }
+}
+
 #[test]
 fn tiny_q6k_greedy_matches_cpu_reference() {
     let bytes = tiny_q6k();
-    let mut cpu = tiny_cpu(&bytes);
-    let mut gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
-    assert!(gpu.config().tied_embeddings);
-    for prompt in TINY_PROMPTS {
-        let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 32);
-        assert!(
-            steps >= 16,
-            "{prompt:?}: only {steps} steps before a near-tie"
-        );
+    for layout in MatmulLayout::ALL {
+        let mut cpu = tiny_cpu(&bytes);
+        let mut gpu = load_pushed(&bytes, 1 << 20, in_layout(layout));
+        assert!(gpu.config().tied_embeddings);
+        for prompt in TINY_PROMPTS {
+            let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 32);
+            assert!(
+                steps >= 16,
+                "{layout:?} {prompt:?}: only {steps} steps before a near-tie"
+            );
+        }
     }
 }
 
@@ -181,20 +193,23 @@ fn tiny_q6k_greedy_matches_cpu_reference() {
 #[test]
 fn tiny_q6k_streamed_split_and_chunked() {
     let bytes = tiny_q6k();
-    let mut cpu = tiny_cpu(&bytes);
-    let options = LoadOptions {
-        max_context: Some(200),
-        max_batch: 5,
-        max_part_bytes: Some(64 << 10),
-    };
-    let mut gpu = load_pushed(&bytes, 4099, options);
-    assert_eq!(gpu.max_batch(), 5);
-    for prompt in TINY_PROMPTS {
-        let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 16);
-        assert!(
-            steps >= 8,
-            "{prompt:?}: only {steps} steps before a near-tie"
-        );
+    for layout in MatmulLayout::ALL {
+        let mut cpu = tiny_cpu(&bytes);
+        let options = LoadOptions {
+            max_context: Some(200),
+            max_batch: 5,
+            max_part_bytes: Some(64 << 10),
+            layout: Some(layout),
+        };
+        let mut gpu = load_pushed(&bytes, 4099, options);
+        assert_eq!(gpu.max_batch(), 5);
+        for prompt in TINY_PROMPTS {
+            let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 16);
+            assert!(
+                steps >= 8,
+                "{layout:?} {prompt:?}: only {steps} steps before a near-tie"
+            );
+        }
     }
 }
 
@@ -203,8 +218,14 @@ fn tiny_q6k_streamed_split_and_chunked() {
 #[test]
 fn tiny_q6k_multi_turn_keeps_the_cache() {
     let bytes = tiny_q6k();
-    let mut cpu = tiny_cpu(&bytes);
-    let mut gpu = load_pushed(&bytes, 1 << 20, LoadOptions::default());
+    for layout in MatmulLayout::ALL {
+        multi_turn_keeps_the_cache(&bytes, layout);
+    }
+}
+
+fn multi_turn_keeps_the_cache(bytes: &[u8], layout: MatmulLayout) {
+    let mut cpu = tiny_cpu(bytes);
+    let mut gpu = load_pushed(bytes, 1 << 20, in_layout(layout));
     let whole: Vec<u32> = (0..30).map(|i| (i * 37 + 3) % 1000).collect();
     let want = cpu.forward_batch(&whole, 0).unwrap().to_vec();
     forward(&mut gpu, &whole[..12], 0, K).unwrap();

@@ -40,7 +40,14 @@ impl GpuDestination {
             return Ok(None);
         };
         let types = self.matrix_types.iter().copied();
-        Kernels::new(&self.ctx, types, embedding_type, head_dim as u32).map(Some)
+        Kernels::new(
+            &self.ctx,
+            self.layout,
+            types,
+            embedding_type,
+            head_dim as u32,
+        )
+        .map(Some)
     }
 }
 
@@ -111,7 +118,7 @@ impl ModelLoader {
             .unwrap_or_else(|| max_part_bytes(&ctx.limits));
         Self {
             destination: GpuDestination {
-                layout: MatmulLayout::for_adapter(&ctx),
+                layout: options.layout_for(&ctx),
                 ctx,
                 part_limit,
                 matrix_types: Vec::new(),

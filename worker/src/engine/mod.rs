@@ -19,8 +19,9 @@ pub use step_recorder::{StageTime, StageTimes};
 pub use weights::ModelWeights;
 
 use crate::gguf::GgufError;
+use crate::gpu::kernels::matmul::MatmulLayout;
 use crate::gpu::kernels::KernelError;
-use crate::gpu::{GpuError, WeightError};
+use crate::gpu::{GpuContext, GpuError, WeightError};
 use crate::model::ModelError;
 use crate::sampler::SamplerError;
 
@@ -42,6 +43,18 @@ pub struct LoadOptions {
     /// Largest weight part (binding) in bytes; `None` takes the adapter's limit. Tests force
     /// small parts to exercise tensors split by rows.
     pub max_part_bytes: Option<u64>,
+    /// How the matrix products and the other kernels spread their work; `None` takes the one
+    /// that suits the adapter. Tests run the GPU layout on lavapipe, a software adapter, so
+    /// that the engine GPUs run is checked end to end where no GPU is.
+    pub layout: Option<MatmulLayout>,
+}
+
+impl LoadOptions {
+    /// The layout the model's weights are stored for and its kernels run.
+    pub fn layout_for(&self, ctx: &GpuContext) -> MatmulLayout {
+        self.layout
+            .unwrap_or_else(|| MatmulLayout::for_adapter(ctx))
+    }
 }
 
 impl Default for LoadOptions {
@@ -50,6 +63,7 @@ impl Default for LoadOptions {
             max_context: Some(DEFAULT_MAX_CONTEXT),
             max_batch: DEFAULT_MAX_BATCH,
             max_part_bytes: None,
+            layout: None,
         }
     }
 }

@@ -111,15 +111,15 @@ fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
 
 impl Kernels {
     /// Every pipeline a model with matrices of `matrix_types` (the token embedding's among
-    /// them) and attention heads of `head_dim` needs on the adapter behind `ctx`.
+    /// them) and attention heads of `head_dim` needs on the adapter behind `ctx`, in `layout`.
     pub fn new(
         ctx: &GpuContext,
+        layout: MatmulLayout,
         matrix_types: impl IntoIterator<Item = GgmlType>,
         embedding_type: GgmlType,
         head_dim: u32,
     ) -> Result<Self, EngineError> {
         let device = &ctx.device;
-        let layout = MatmulLayout::for_adapter(ctx);
         let mut gemv = HashMap::new();
         let mut gemm = HashMap::new();
         for ty in matrix_types {
@@ -186,6 +186,7 @@ impl GpuModel {
             Some(k) => k,
             None => Kernels::new(
                 &ctx,
+                options.layout_for(&ctx),
                 weights.matrices().map(|w| w.ty()),
                 weights.token_embd.ty(),
                 c.head_dim as u32,
