@@ -13,6 +13,7 @@ use hearth_worker::gpu::kernels::matmul::bench::{
 };
 use hearth_worker::gpu::kernels::matmul::MatmulLayout;
 use hearth_worker::gpu::GpuContext;
+use hearth_worker::model::tensors::TOKEN_EMBD;
 use serde_json::json;
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -67,7 +68,6 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|t| t.byte_size())
         .sum::<Result<u64, _>>()?;
-    let decode_bytes = decode_weight_bytes(&header)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let ctx = Arc::new(
@@ -203,6 +203,13 @@ pub fn run(args: Args) -> Result<()> {
 
     let adapter = ctx.summary();
     let weight_bytes_gpu = model.weight_bytes();
+    // What a decode step must read: every tensor once, except an untied token embedding, of
+    // which it reads one row (a tied one is the output head, read whole).
+    let untied_embedding = match header.tensor(TOKEN_EMBD) {
+        Some(t) if !model.config().tied_embeddings => t.byte_size()?,
+        _ => 0,
+    };
+    let decode_bytes = gguf_tensor_bytes - untied_embedding;
     let report = json!({
         "adapter": {
             "name": adapter.name,
@@ -242,28 +249,4 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::write(out, pretty + "\n").with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
-}
-
-/// Weight bytes a decode step must read: every tensor once, except that an untied token
-/// embedding is read a row at a time (the output head is read whole; a tied one is the
-/// embedding itself).
-fn decode_weight_bytes(header: &GgufHeader) -> Result<u64> {
-    let mut total = 0;
-    let mut embedding = None;
-    let mut tied = true;
-    for t in &header.tensors {
-        let bytes = t.byte_size()?;
-        match t.name.as_str() {
-            "token_embd.weight" => embedding = Some(bytes),
-            "output.weight" => {
-                tied = false;
-                total += bytes;
-            }
-            _ => total += bytes,
-        }
-    }
-    Ok(match (embedding, tied) {
-        (Some(bytes), true) => total + bytes,
-        _ => total,
-    })
 }

@@ -62,7 +62,15 @@ impl GpuModel {
         // The next call is most likely the step of the token this one picks: record its
         // commands while the GPU runs this one (on an H200 recording took 0.4–0.6 ms of a
         // 3.4 ms decode step, with the GPU idle meanwhile). Natively the wait below blocks.
-        self.ready_decode = Some((k, self.encode_step(1, Some(k), None)));
+        self.ready_decode = Some((
+            k,
+            self.encode_step(
+                1,
+                Some(k),
+                #[cfg(not(target_arch = "wasm32"))]
+                None,
+            ),
+        ));
         let bytes = self.read_back(k).await?;
         Ok(parse_top_k_output(&bytes, k)?)
     }
@@ -205,8 +213,6 @@ impl GpuModel {
             readout,
             #[cfg(not(target_arch = "wasm32"))]
             times,
-            #[cfg(target_arch = "wasm32")]
-            None,
         );
         self.ctx.queue.submit([commands]);
     }
@@ -230,7 +236,6 @@ impl GpuModel {
         n: u32,
         readout: Option<u32>,
         #[cfg(not(target_arch = "wasm32"))] times: Option<&mut StageTimes>,
-        #[cfg(target_arch = "wasm32")] _times: Option<()>,
     ) -> wgpu::CommandBuffer {
         let ctx = &self.ctx;
         let (device, limits) = (&ctx.device, &ctx.limits);
