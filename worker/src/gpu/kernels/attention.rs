@@ -121,8 +121,6 @@ pub struct Attention {
     layout: MatmulLayout,
     /// attention_lanes.wgsl's `attend` and `merge` built for a head size, on first use.
     lanes: std::sync::Mutex<Option<(u32, AttendPipelines)>>,
-    /// The lanes kernel's splits of a few-token batch's positions (1: none).
-    splits: u32,
     /// The split states of the last `prepare`, shared by every layer's binding (the layers run
     /// one after another); replaced by a larger one when a shape needs more.
     partials: std::sync::Mutex<Option<wgpu::Buffer>>,
@@ -142,8 +140,9 @@ struct AttendPipelines {
 /// attention_lanes.wgsl): a decode step's 32 (token, head) pairs cannot fill a GPU.
 const SPLIT_TOKENS: u32 = 8;
 
-/// Splits of a few-token batch's positions: 16 on GPUs (Llama 3.2 1B decodes with 512
-/// workgroups); none on software adapters, whose few cores the (token, head) pairs fill.
+/// The lanes kernel's splits of a few-token batch's positions: 16 on GPUs (Llama 3.2 1B
+/// decodes with 512 workgroups); none (1) on software adapters, whose few cores the
+/// (token, head) pairs fill.
 fn splits_for(layout: MatmulLayout) -> u32 {
     match layout {
         MatmulLayout::Cooperative => 16,
@@ -204,13 +203,11 @@ fn lanes_source(head_dim: u32, lanes: u32, splits: u32) -> String {
             }
         }
     }
-    let out = with_const(
-        &out,
-        "attention_lanes.wgsl",
-        "const VECS: u32 = 16u;",
-        &format!("const VECS: u32 = {vecs}u;"),
-    );
     [
+        (
+            "const VECS: u32 = 16u;",
+            format!("const VECS: u32 = {vecs}u;"),
+        ),
         ("const WG: u32 = 4u;", format!("const WG: u32 = {lanes}u;")),
         (
             "const SPLITS: u32 = 1u;",
@@ -288,7 +285,6 @@ impl Attention {
             attend: std::sync::OnceLock::new(),
             layout,
             lanes: std::sync::Mutex::new(None),
-            splits: splits_for(layout),
             partials: std::sync::Mutex::new(None),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         };
@@ -314,7 +310,7 @@ impl Attention {
             Some((dim, pipelines)) if *dim == head_dim => pipelines.clone(),
             _ => {
                 let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
-                let source = lanes_source(head_dim, per_workgroup, self.splits);
+                let source = lanes_source(head_dim, per_workgroup, splits_for(self.layout));
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("attention lanes"),
                     source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -322,7 +318,7 @@ impl Attention {
                 let pipelines = AttendPipelines {
                     attend: compute_pipeline(device, &module, "attention lanes", "attend"),
                     lanes: true,
-                    merge: (self.splits > 1)
+                    merge: (splits_for(self.layout) > 1)
                         .then(|| compute_pipeline(device, &module, "attention merge", "merge")),
                 };
                 *lanes = Some((head_dim, pipelines.clone()));
@@ -386,7 +382,8 @@ impl Attention {
         // Sized for the split states of a SPLIT_TOKENS batch (the lanes kernel binds it even
         // unsplit).
         let partials = pipelines.lanes.then(|| {
-            let floats = SPLIT_TOKENS * shape.n_heads * self.splits * (shape.head_dim + 2);
+            let floats =
+                SPLIT_TOKENS * shape.n_heads * splits_for(self.layout) * (shape.head_dim + 2);
             self.partials(device, u64::from(floats) * 4)
         });
         bound.extend(partials.as_ref());
@@ -462,7 +459,11 @@ impl Attention {
     ) {
         let queries = n_tokens * binding.shape.n_heads;
         let merge = binding.merge.as_ref().filter(|_| n_tokens <= SPLIT_TOKENS);
-        let splits = if merge.is_some() { self.splits } else { 1 };
+        let splits = if merge.is_some() {
+            splits_for(self.layout)
+        } else {
+            1
+        };
         dispatch_spread(
             pass,
             &binding.attend_pipeline,

@@ -197,9 +197,7 @@ fn time_read(
     });
     let pipeline = compute_pipeline(device, &module, "memory read", "main");
     let bind_group = bind_buffers(device, &pipeline, "memory read", &[&src, &sink]);
-    let mut encoder = device.create_command_encoder(&Default::default());
-    encoder.clear_buffer(&src, 0, None);
-    ctx.queue.submit([encoder.finish()]);
+    touch(ctx, &src);
     let max_per_dim = ctx.limits.max_compute_workgroups_per_dimension;
     let seconds = if one_pass {
         let repeats = repeats.max(1);
@@ -220,9 +218,9 @@ fn time_read(
     Ok((size, seconds))
 }
 
-/// Device memory traffic of a large buffer copy, bytes read plus bytes written per second: the
-/// adapter's practical bandwidth ceiling, which a decode step that reads every weight once
-/// approaches from below. `bytes` is clamped to the adapter's largest buffer.
+/// Device memory traffic of a large buffer copy, bytes read plus bytes written per second,
+/// beside [`measure_read`] (on some GPUs a copy engine slower than the shader cores runs it).
+/// `bytes` is clamped to the adapter's largest buffer.
 pub fn measure_copy(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<f64, BenchError> {
     let size = bytes.min(ctx.limits.max_buffer_size) & !3;
     let buffer = |label: &str, usage: wgpu::BufferUsages| {
@@ -238,14 +236,19 @@ pub fn measure_copy(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<f64,
         wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
     );
     let dst = buffer("bench copy target", wgpu::BufferUsages::COPY_DST);
-    // Touch the source first: a never-written buffer may be backed by nothing yet.
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    encoder.clear_buffer(&src, 0, None);
-    ctx.queue.submit([encoder.finish()]);
+    touch(ctx, &src);
     let seconds = time_per_repeat(ctx, repeats, |encoder, _| {
         encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, size);
     })?;
     Ok(2.0 * size as f64 / seconds)
+}
+
+/// Clears a measured source buffer before it is timed: a never-written buffer may be backed
+/// by nothing yet.
+fn touch(ctx: &GpuContext, buffer: &wgpu::Buffer) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    encoder.clear_buffer(buffer, 0, None);
+    ctx.queue.submit([encoder.finish()]);
 }
 
 /// Seconds per `record` call (given its index): `repeats` of them in one submit, waited for; one untimed submit
