@@ -43,13 +43,14 @@ impl ModelWeights {
             + vectors.map(wgpu::Buffer::size).sum::<u64>()
     }
 
-    /// Every buffer holding a weight.
+    /// Every buffer holding a weight (matrices in row quads are textures, which their
+    /// [`GpuWeight`] destroys when dropped).
     pub fn buffers(&self) -> impl Iterator<Item = &wgpu::Buffer> {
         let vectors = std::iter::once(&self.output_norm)
             .chain(self.rope_freqs.as_ref())
             .chain(self.layers.iter().flat_map(|l| [&l.attn_norm, &l.ffn_norm]));
         self.matrices()
-            .flat_map(|m| m.parts().iter().map(|p| &p.buffer))
+            .flat_map(|m| m.parts().iter().filter_map(|p| p.buffer()))
             .chain(vectors)
     }
 

@@ -30,7 +30,9 @@
 //!
 //! A weight is d·q. 36/34 of the GGUF bytes.
 //!
-//! Both block sizes are multiples of 4, so every block starts word-aligned.
+//! Both block sizes are multiples of 4, so every block starts word-aligned. Tensors in either
+//! layout are stored as row quads in textures (`gpu/weights.rs`), where a kernel reads a word of
+//! 4 rows with one texel fetch.
 
 use super::kernels::matmul::MatmulLayout;
 use crate::gguf::GgmlType;
@@ -63,6 +65,12 @@ impl WeightEncoding {
             (GgmlType::Q8_0, MatmulLayout::RowPerInvocation) => Self::Q8_0Words,
             _ => Self::Gguf,
         }
+    }
+
+    /// Whether tensors in this encoding are stored as row quads in textures (see
+    /// `gpu/weights.rs`): every re-encoded layout is, since only software adapters use them.
+    pub fn is_row_quads(self) -> bool {
+        self != Self::Gguf
     }
 
     /// The unit a stream of GGUF bytes is re-encoded in: (GGUF bytes, stored bytes). Writes

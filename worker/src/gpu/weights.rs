@@ -4,16 +4,29 @@
 //! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
 //! file on GPUs; on software adapters Q8_0 and Q6_K are re-encoded block by block as they arrive
 //! into layouts a CPU driver reads faster ([`WeightEncoding`]). When it is larger than one
-//! storage binding may be, it is split by rows into several buffers ("parts"), one binding each;
-//! kernels are dispatched once per part.
+//! binding may be, it is split by rows into several buffers or textures ("parts"), one binding
+//! each; kernels are dispatched once per part.
 //!
-//! Alignment: a part is bound whole and read as `array<u32>`, with byte-offset helpers in the
-//! shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and blocks need
-//! not be 4-byte aligned inside a part (a 256-weight Q6_K row is 210 bytes, and Q6_K / Q8_0
-//! blocks alternate 4- and 2-byte alignment). Only a part's total size is rounded up to 4 bytes
-//! (zero padding, at most 3 bytes per part). Split points are row counts whose byte offset is a
-//! multiple of 256 (`min_storage_buffer_offset_alignment`), so parts could also share one
-//! buffer as offset bindings, and so every part but the last is a whole number of words.
+//! Buffers (the GGUF encoding): a part is bound whole and read as `array<u32>`, with byte-offset
+//! helpers in the shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and
+//! blocks need not be 4-byte aligned inside a part (a 256-weight Q6_K row is 210 bytes, and
+//! Q6_K / Q8_0 blocks alternate 4- and 2-byte alignment). Only a part's total size is rounded up
+//! to 4 bytes (zero padding, at most 3 bytes per part). Split points are row counts whose byte
+//! offset is a multiple of 256 (`min_storage_buffer_offset_alignment`), so parts could also
+//! share one buffer as offset bindings, and so every part but the last is a whole number of
+//! words.
+//!
+//! Row quads (the re-encoded layouts): a part is an `rgba32float` texture whose line `q` holds
+//! rows 4q..4q+3 side by side: texel `i` of the line is word `i` of each of the 4 rows' stored
+//! bytes, one row per channel (the channels only carry bits: kernels bitcast them back to u32).
+//! A kernel that takes 4 rows at once then reads a word of all 4 with one texel fetch, where a
+//! storage buffer costs a gather of 4 lanes. It samples the texel (nearest, no filtering) instead
+//! of loading it: Chromium's robustness pass wraps every `textureLoad` in a levels and a size
+//! query, which cost as much as the fetch on SwiftShader, and a sample needs no clamp.
+//! Sampling returns the stored bits unchanged (NaN and denormal patterns included), which
+//! `texel_round_trip_keeps_every_bit` checks on the adapter. A line is as wide as a row has
+//! words; a part holds as many lines as the texture size limit and the part byte limit allow.
+//! Rows past the tensor's end in its last quad are zeros.
 
 use super::{GpuContext, WeightEncoding};
 use crate::gguf::GgmlType;
@@ -77,20 +90,72 @@ pub enum WeightError {
     },
 }
 
-/// One buffer of a split tensor: rows `first_row .. first_row + rows`.
+/// Where a part's bytes live.
+#[derive(Debug)]
+pub enum PartStorage {
+    Buffer(wgpu::Buffer),
+    /// Row quads ([`WeightEncoding::is_row_quads`]), one texture line per 4 rows.
+    RowQuads {
+        texture: wgpu::Texture,
+        view: wgpu::TextureView,
+    },
+}
+
+/// One buffer or texture of a split tensor: rows `first_row .. first_row + rows`.
 #[derive(Debug)]
 pub struct WeightPart {
-    pub buffer: wgpu::Buffer,
+    pub storage: PartStorage,
     pub first_row: u32,
     pub rows: u32,
     /// Offset of this part's first byte in the tensor's stored bytes.
     pub byte_offset: u64,
-    /// The part's stored bytes (`rows × stored row bytes`), before padding to 4.
+    /// The part's stored bytes (`rows × stored row bytes`), before padding.
     pub byte_len: u64,
 }
 
+impl WeightPart {
+    /// What binding 0 of a kernel reading this part gets.
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        match &self.storage {
+            PartStorage::Buffer(buffer) => buffer.as_entire_binding(),
+            PartStorage::RowQuads { view, .. } => wgpu::BindingResource::TextureView(view),
+        }
+    }
+
+    /// The part's buffer, when it is one.
+    pub fn buffer(&self) -> Option<&wgpu::Buffer> {
+        match &self.storage {
+            PartStorage::Buffer(buffer) => Some(buffer),
+            PartStorage::RowQuads { .. } => None,
+        }
+    }
+
+    /// GPU memory the part takes.
+    pub fn allocated_bytes(&self) -> u64 {
+        match &self.storage {
+            PartStorage::Buffer(buffer) => buffer.size(),
+            PartStorage::RowQuads { texture, .. } => {
+                let size = texture.size();
+                u64::from(size.width) * u64::from(size.height) * QUAD_TEXEL_BYTES
+            }
+        }
+    }
+
+    fn destroy(&self) {
+        match &self.storage {
+            PartStorage::Buffer(buffer) => buffer.destroy(),
+            PartStorage::RowQuads { texture, .. } => texture.destroy(),
+        }
+    }
+}
+
+/// Rows in one texture line of row quads.
+pub const QUAD_ROWS: u32 = 4;
+/// Bytes of an `rgba32float` texel: one word of each of [`QUAD_ROWS`] rows.
+const QUAD_TEXEL_BYTES: u64 = 16;
+
 /// A `rows × cols` weight tensor on the GPU in its GGUF encoding (or one made from it), split
-/// by rows across buffers.
+/// by rows across buffers or textures.
 #[derive(Debug)]
 pub struct GpuWeight {
     name: String,
@@ -109,12 +174,12 @@ pub struct GpuWeight {
     bytes_written: u64,
 }
 
-/// Frees the buffers now rather than when the browser's garbage collector gets to them, so a
+/// Frees the buffers and textures now rather than when the browser's garbage collector gets to them, so a
 /// cancelled or failed load (whose loader is dropped) returns its GPU memory at once.
 impl Drop for GpuWeight {
     fn drop(&mut self) {
         for part in &self.parts {
-            part.buffer.destroy();
+            part.destroy();
         }
     }
 }
@@ -194,37 +259,15 @@ impl GpuWeight {
             row_bytes,
             limit: max_part_bytes,
         };
-        // Kernels compute byte offsets in u32.
-        let max_part_bytes = max_part_bytes.min(u32::MAX as u64 - 3);
-        let rows_per_part = if (rows as u64 * row_bytes).next_multiple_of(4) <= max_part_bytes {
-            rows.max(1)
+        let parts = if encoding.is_row_quads() {
+            quad_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
+                too_large("a row is wider than a texture line, or 4 rows exceed the part limit")
+            })?
         } else {
-            rows_per_part(row_bytes, max_part_bytes).ok_or_else(|| {
+            buffer_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
                 too_large("not even one 256-byte-aligned group of rows fits a binding")
             })?
         };
-        let mut parts = Vec::new();
-        let mut first_row = 0u32;
-        while first_row < rows {
-            let n = (rows - first_row).min(rows_per_part);
-            let byte_len = n as u64 * row_bytes;
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("{name} [{}]", parts.len())),
-                size: byte_len.next_multiple_of(4),
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_DST
-                    | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            parts.push(WeightPart {
-                buffer,
-                first_row,
-                rows: n,
-                byte_offset: first_row as u64 * row_bytes,
-                byte_len,
-            });
-            first_row += n;
-        }
         if parts.is_empty() {
             return Err(too_large("a tensor needs at least one row"));
         }
@@ -297,7 +340,7 @@ impl GpuWeight {
         }
         let new_len = bytes.len() as u64;
         let carry_end = self.carry_offset + self.carry.len() as u64;
-        let unit = self.encoding.unit().0;
+        let unit = self.unit();
         let unaligned = |offset| WeightError::UnalignedWrite {
             name: self.name.clone(),
             offset,
@@ -336,7 +379,8 @@ impl GpuWeight {
             WeightEncoding::Gguf => self.write_aligned(queue, offset, whole),
             encoding => {
                 let stored = encoding.encode(whole);
-                self.write_aligned(queue, encoding.stored_len(offset), &stored);
+                let first_row = (offset / self.row_bytes) as u32;
+                self.write_quads(queue, first_row, &stored);
             }
         }
         if aligned_end < end {
@@ -346,6 +390,16 @@ impl GpuWeight {
         Ok(())
     }
 
+    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), or a quad of rows
+    /// for row quads (the tensor's last quad may be short).
+    fn unit(&self) -> usize {
+        if self.encoding.is_row_quads() {
+            (QUAD_ROWS as u64 * self.row_bytes) as usize
+        } else {
+            4
+        }
+    }
+
     /// Writes stored bytes at stored byte `offset`, which is 4-aligned; the length is a multiple
     /// of 4 unless the slice ends the tensor.
     fn write_aligned(&self, queue: &wgpu::Queue, offset: u64, bytes: &[u8]) {
@@ -353,18 +407,65 @@ impl GpuWeight {
             let (start, end) = (part.byte_offset, part.byte_offset + part.byte_len);
             let lo = offset.max(start);
             let hi = (offset + bytes.len() as u64).min(end);
-            if lo >= hi {
+            let (Some(buffer), true) = (part.buffer(), lo < hi) else {
                 continue;
-            }
+            };
             let slice = &bytes[(lo - offset) as usize..(hi - offset) as usize];
             if slice.len().is_multiple_of(4) {
-                queue.write_buffer(&part.buffer, lo - start, slice);
+                queue.write_buffer(buffer, lo - start, slice);
             } else {
                 // Only the tensor's last bytes end unaligned: pad them with zeros.
                 let mut padded = slice.to_vec();
                 padded.resize(slice.len().next_multiple_of(4), 0);
-                queue.write_buffer(&part.buffer, lo - start, &padded);
+                queue.write_buffer(buffer, lo - start, &padded);
             }
+        }
+    }
+
+    /// Writes the stored bytes of whole rows from `first_row` (a multiple of [`QUAD_ROWS`]) as
+    /// texture lines, one per quad of rows; a short last quad is padded with zero rows.
+    fn write_quads(&self, queue: &wgpu::Queue, first_row: u32, stored: &[u8]) {
+        let stored_row = self.encoding.stored_len(self.row_bytes) as usize;
+        let rows = (stored.len() / stored_row) as u32;
+        for part in &self.parts {
+            let PartStorage::RowQuads { texture, .. } = &part.storage else {
+                continue;
+            };
+            let lo = first_row.max(part.first_row);
+            let hi = (first_row + rows).min(part.first_row + part.rows);
+            if lo >= hi {
+                continue;
+            }
+            let lines = interleave_quads(
+                &stored[(lo - first_row) as usize * stored_row
+                    ..(hi - first_row) as usize * stored_row],
+                stored_row,
+            );
+            let words = stored_row as u32 / 4;
+            let line_count = (hi - lo).div_ceil(QUAD_ROWS);
+            queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: (lo - part.first_row) / QUAD_ROWS,
+                        z: 0,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                &lines,
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(words * QUAD_TEXEL_BYTES as u32),
+                    rows_per_image: None,
+                },
+                wgpu::Extent3d {
+                    width: words,
+                    height: line_count,
+                    depth_or_array_layers: 1,
+                },
+            );
         }
     }
 
@@ -397,9 +498,9 @@ impl GpuWeight {
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }
-    /// GPU memory the tensor's buffers take.
+    /// GPU memory the tensor's buffers or textures take.
     pub fn allocated_bytes(&self) -> u64 {
-        self.parts.iter().map(|p| p.buffer.size()).sum()
+        self.parts.iter().map(WeightPart::allocated_bytes).sum()
     }
 }
 
@@ -408,6 +509,117 @@ pub fn max_part_bytes(limits: &wgpu::Limits) -> u64 {
     limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size)
+}
+
+/// The buffers of a tensor in its GGUF bytes, `None` when not even one 256-byte-aligned group
+/// of rows fits `max_part_bytes`.
+fn buffer_parts(
+    device: &wgpu::Device,
+    max_part_bytes: u64,
+    name: &str,
+    rows: u32,
+    row_bytes: u64,
+) -> Option<Vec<WeightPart>> {
+    // Kernels compute byte offsets in u32.
+    let max_part_bytes = max_part_bytes.min(u32::MAX as u64 - 3);
+    let rows_per_part = if (rows as u64 * row_bytes).next_multiple_of(4) <= max_part_bytes {
+        rows.max(1)
+    } else {
+        rows_per_part(row_bytes, max_part_bytes)?
+    };
+    let mut parts = Vec::new();
+    let mut first_row = 0u32;
+    while first_row < rows {
+        let n = (rows - first_row).min(rows_per_part);
+        let byte_len = n as u64 * row_bytes;
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("{name} [{}]", parts.len())),
+            size: byte_len.next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        parts.push(WeightPart {
+            storage: PartStorage::Buffer(buffer),
+            first_row,
+            rows: n,
+            byte_offset: first_row as u64 * row_bytes,
+            byte_len,
+        });
+        first_row += n;
+    }
+    Some(parts)
+}
+
+/// The textures of a tensor in row quads (`row_bytes` stored bytes a row, a multiple of 4),
+/// `None` when a row is wider than a texture line or not even one quad fits a part.
+fn quad_parts(
+    device: &wgpu::Device,
+    max_part_bytes: u64,
+    name: &str,
+    rows: u32,
+    row_bytes: u64,
+) -> Option<Vec<WeightPart>> {
+    let max_dim = device.limits().max_texture_dimension_2d;
+    let words = u32::try_from(row_bytes / 4)
+        .ok()
+        .filter(|&w| w > 0 && w <= max_dim)?;
+    let line_bytes = u64::from(words) * QUAD_TEXEL_BYTES;
+    let lines_per_part = (max_part_bytes / line_bytes).min(u64::from(max_dim)) as u32;
+    if lines_per_part == 0 {
+        return None;
+    }
+    let rows_per_part = lines_per_part.saturating_mul(QUAD_ROWS);
+    let mut parts = Vec::new();
+    let mut first_row = 0u32;
+    while first_row < rows {
+        let n = (rows - first_row).min(rows_per_part);
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(&format!("{name} [{}]", parts.len())),
+            size: wgpu::Extent3d {
+                width: words,
+                height: n.div_ceil(QUAD_ROWS),
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_DST
+                | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        parts.push(WeightPart {
+            storage: PartStorage::RowQuads { texture, view },
+            first_row,
+            rows: n,
+            byte_offset: first_row as u64 * row_bytes,
+            byte_len: n as u64 * row_bytes,
+        });
+        first_row += n;
+    }
+    Some(parts)
+}
+
+/// Stored rows (`row_bytes` each, a multiple of 4) as texture lines of row quads: word `i` of
+/// rows 4q..4q+3 side by side in texel `i` of line `q`, zeros past the last row.
+fn interleave_quads(stored: &[u8], row_bytes: usize) -> Vec<u8> {
+    let rows = stored.len() / row_bytes;
+    let words = row_bytes / 4;
+    let lines = rows.div_ceil(QUAD_ROWS as usize);
+    let mut out = vec![0u8; lines * words * QUAD_TEXEL_BYTES as usize];
+    for (r, row) in stored.chunks_exact(row_bytes).enumerate() {
+        let line = r / QUAD_ROWS as usize * words * QUAD_TEXEL_BYTES as usize;
+        let channel = r % QUAD_ROWS as usize * 4;
+        for (i, word) in row.chunks_exact(4).enumerate() {
+            let at = line + i * QUAD_TEXEL_BYTES as usize + channel;
+            out[at..at + 4].copy_from_slice(word);
+        }
+    }
+    out
 }
 
 /// Rows per part when a tensor must be split: the most rows that fit `max_bytes` and whose
@@ -433,14 +645,61 @@ mod tests {
     use crate::gpu::read_buffer;
     use crate::gpu::test_support::gpu;
 
+    /// The tensor's stored bytes, row-major, as the GPU holds them.
     fn read_back(w: &GpuWeight) -> Vec<u8> {
         let mut bytes = Vec::new();
         for part in w.parts() {
-            let b =
-                pollster::block_on(read_buffer(gpu(), &part.buffer, part.buffer.size())).unwrap();
-            bytes.extend_from_slice(&b[..part.byte_len as usize]);
+            match &part.storage {
+                PartStorage::Buffer(buffer) => {
+                    let b = pollster::block_on(read_buffer(gpu(), buffer, buffer.size())).unwrap();
+                    bytes.extend_from_slice(&b[..part.byte_len as usize]);
+                }
+                PartStorage::RowQuads { texture, .. } => {
+                    let lines = read_texture(texture);
+                    let row_bytes = (part.byte_len / part.rows as u64) as usize;
+                    for r in 0..part.rows as usize {
+                        let line = &lines[r / 4 * row_bytes * 4..][..row_bytes * 4];
+                        for word in line.chunks_exact(16) {
+                            bytes.extend_from_slice(&word[r % 4 * 4..r % 4 * 4 + 4]);
+                        }
+                    }
+                }
+            }
         }
         bytes
+    }
+
+    /// Every line of a row-quad texture, packed.
+    fn read_texture(texture: &wgpu::Texture) -> Vec<u8> {
+        let gpu = gpu();
+        let size = texture.size();
+        let line = size.width as usize * 16;
+        let padded = line.next_multiple_of(256);
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: (padded * size.height as usize) as u64,
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_buffer(
+            texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded as u32),
+                    rows_per_image: None,
+                },
+            },
+            size,
+        );
+        gpu.queue.submit([encoder.finish()]);
+        let all = pollster::block_on(read_buffer(gpu, &buffer, buffer.size())).unwrap();
+        all.chunks_exact(padded)
+            .flat_map(|l| &l[..line])
+            .copied()
+            .collect()
     }
 
     #[test]
@@ -450,7 +709,7 @@ mod tests {
             GpuWeight::with_part_limit(&gpu().device, 128 * 1024, "t", GgmlType::Q6K, 1000, 2048)
                 .unwrap();
         for part in w.parts() {
-            assert!(part.buffer.size() <= 128 * 1024);
+            assert!(part.allocated_bytes() <= 128 * 1024);
             assert_eq!(part.byte_offset % 256, 0);
         }
         assert_eq!(w.parts()[0].rows, 64);
@@ -459,7 +718,7 @@ mod tests {
         let w =
             GpuWeight::with_part_limit(&gpu().device, 4096, "t", GgmlType::Q6K, 3, 256).unwrap();
         assert_eq!(w.parts().len(), 1);
-        assert_eq!(w.parts()[0].buffer.size(), 632);
+        assert_eq!(w.parts()[0].allocated_bytes(), 632);
         // Too small for one aligned group: 128 rows of 210 bytes.
         assert!(matches!(
             GpuWeight::with_part_limit(&gpu().device, 20_000, "t", GgmlType::Q6K, 1000, 256),
@@ -541,17 +800,144 @@ mod tests {
             assert_eq!(w.bytes_written(), bytes.len() as u64);
             assert_eq!(read_back(&w), want, "chunks of {chunk}");
         }
-        // Whole rows out of order; a write inside a block that continues nothing is refused.
+        // Whole quads of rows out of order; a write inside a quad that continues nothing is
+        // refused.
         let mut w = new();
         let rb = 420;
-        w.write_rows(&gpu.queue, 7, &bytes[7 * rb..]).unwrap();
+        w.write_rows(&gpu.queue, 8, &bytes[8 * rb..]).unwrap();
         assert!(matches!(
-            w.write_bytes(&gpu.queue, 212, &bytes[212..1000]),
-            Err(WeightError::UnalignedWrite { unit: 210, .. })
+            w.write_rows(&gpu.queue, 7, &bytes[7 * rb..8 * rb]),
+            Err(WeightError::UnalignedWrite { unit: 1680, .. })
         ));
-        w.write_rows(&gpu.queue, 0, &bytes[..7 * rb]).unwrap();
+        w.write_rows(&gpu.queue, 0, &bytes[..8 * rb]).unwrap();
         assert_eq!(read_back(&w), want);
-        assert_eq!(w.allocated_bytes(), (want.len() as u64).next_multiple_of(4));
+        // 333 rows take 84 quads: the last one holds a row and three of zeros.
+        assert_eq!(w.allocated_bytes(), 84 * 4 * 640);
+    }
+
+    /// Kernels read row quads by sampling `rgba32float` texels and bitcasting them: every bit
+    /// pattern must come back as stored, NaNs, infinities and denormals included (Q8_0 words
+    /// hold arbitrary bytes; an f16 scale may be infinite).
+    #[test]
+    fn texel_round_trip_keeps_every_bit() {
+        use crate::gpu::kernels::params::{params_buffer_for_tests, row_quad_pipeline};
+        let gpu = gpu();
+        let (rows, cols) = (7u32, 64u32);
+        let mut bytes = random_weight(GgmlType::Q8_0, rows as usize, cols as usize, 9);
+        // Quant words that re-encode to NaN, infinity, denormal and negative-zero patterns, and
+        // scales that are an f16 infinity and NaN.
+        let specials: [u32; 6] = [
+            0x7FC0_0001,
+            0x7F80_0000,
+            0xFF80_0000,
+            0x0000_0001,
+            0x8000_0000,
+            0xFFFF_FFFF,
+        ];
+        for (i, word) in specials.iter().enumerate() {
+            let encoded = word.to_le_bytes();
+            let at = i * 34 + 2 + 4 * (i % 8);
+            for k in 0..3 {
+                bytes[at + k] = encoded[k] ^ 0x80;
+            }
+            bytes[at + 3] = encoded[3];
+        }
+        bytes[34 * 3..34 * 3 + 2].copy_from_slice(&0x7C00u16.to_le_bytes());
+        bytes[34 * 5..34 * 5 + 2].copy_from_slice(&0x7E01u16.to_le_bytes());
+        let mut w = GpuWeight::encoded(
+            &gpu.device,
+            u64::MAX,
+            "t",
+            GgmlType::Q8_0,
+            WeightEncoding::Q8_0Words,
+            rows,
+            cols,
+        )
+        .unwrap();
+        w.write_bytes(&gpu.queue, 0, &bytes).unwrap();
+        let want = WeightEncoding::Q8_0Words.encode(&bytes);
+        assert_eq!(read_back(&w), want, "copied back");
+
+        let words = (want.len() / rows as usize / 4) as u32;
+        let source = format!(
+            "{}{}",
+            include_str!("kernels/matmul/row_quads.wgsl"),
+            "
+            @group(0) @binding(1) var<storage, read> unused: array<u32>;
+            @group(0) @binding(2) var<storage, read_write> out: array<u32>;
+            @group(0) @binding(3) var<uniform> words_per_row: vec4<u32>;
+            @compute @workgroup_size(64)
+            fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+                start_weights();
+                let quads = textureDimensions(W).y;
+                let at = id.x % words_per_row.x;
+                let quad = id.x / words_per_row.x;
+                if (quad >= quads) { return; }
+                let t = words(quad, at);
+                for (var c = 0u; c < 4u; c++) {
+                    out[((4u * quad + c) * words_per_row.x + at)] = t[c];
+                }
+            }"
+        );
+        let module = gpu
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: None,
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = row_quad_pipeline(&gpu.device, &module, "round trip");
+        let quads = rows.div_ceil(QUAD_ROWS);
+        let out_bytes = u64::from(quads * QUAD_ROWS * words) * 4;
+        let storage = |size| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let (unused, out) = (storage(16), storage(out_bytes));
+        let params = params_buffer_for_tests(&gpu.device, &[words, 0, 0, 0]);
+        let sampler = gpu.device.create_sampler(&Default::default());
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: w.parts()[0].binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: unused.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: out.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::Sampler(&sampler),
+                },
+            ],
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups((quads * words).div_ceil(64), 1, 1);
+        }
+        gpu.queue.submit([encoder.finish()]);
+        let got = pollster::block_on(read_buffer(gpu, &out, out_bytes)).unwrap();
+        let got = &got[..want.len()];
+        for (i, (g, e)) in got.chunks_exact(4).zip(want.chunks_exact(4)).enumerate() {
+            assert_eq!(g, e, "word {i}: sampled {g:02x?}, stored {e:02x?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Embedding lookup: out[i, :] = dequantized row ids[i] of the token table, for the rows held by
 // one weight part (tokens whose row lies in another part are left to that part's dispatch).
-// Concatenated after matmul/common.wgsl and one matmul/dequant_*.wgsl snippet.
+// Concatenated after matmul/common.wgsl (or, for row quads, matmul/row_quads.wgsl and
+// matmul/row_quad_bytes.wgsl), matmul/byte_values.wgsl and one matmul/dequant_*.wgsl snippet.
 
 struct Params {
     n_tokens: u32,
@@ -9,7 +10,6 @@ struct Params {
     rows: u32,      // rows in this part
 }
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -26,6 +26,7 @@ fn main(
     if (token >= p.n_tokens) {
         return;
     }
+    start_weights();
     let id = ids[token];
     if (id < p.first_row || id - p.first_row >= p.rows) {
         return;

@@ -5,7 +5,7 @@ mod attention;
 mod embedding;
 mod grid;
 pub mod matmul;
-mod params;
+pub(crate) mod params;
 mod residual_add;
 mod rms_norm;
 mod rope;

@@ -116,6 +116,74 @@ pub(crate) fn compute_pipeline_with(
     })
 }
 
+/// A uniform buffer of u32 values (tests).
+#[cfg(test)]
+pub(crate) fn params_buffer_for_tests(device: &wgpu::Device, values: &[u32]) -> wgpu::Buffer {
+    uniform_buffer(device, "test params", bytemuck::cast_slice(values))
+}
+
+/// A compute pipeline for a kernel reading a weight part in row quads (`matmul/row_quads.wgsl`):
+/// binding 0 the part's `rgba32float` texture, 1 a read-only and 2 a read-write storage buffer,
+/// 3 the parameters, 4 a non-filtering sampler. The layout is spelled out because one derived
+/// from the shader would ask for a filterable texture, which `rgba32float` is not.
+pub(crate) fn row_quad_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    label: &str,
+) -> wgpu::ComputePipeline {
+    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty,
+        count: None,
+    };
+    let storage = |read_only| wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Storage { read_only },
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &[
+            entry(
+                0,
+                wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+            ),
+            entry(1, storage(true)),
+            entry(2, storage(false)),
+            entry(
+                3,
+                wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+            ),
+            entry(
+                4,
+                wgpu::BindingType::Sampler(wgpu::SamplerBindingType::NonFiltering),
+            ),
+        ],
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(&bind_group_layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: Some(&layout),
+        module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
 /// A bind group for `pipeline`'s group 0 with `buffers` bound, whole, at bindings 0, 1, 2, ...
 pub(crate) fn bind_buffers(
     device: &wgpu::Device,

@@ -119,18 +119,25 @@ pub fn measure_gemv(
     let largest = weights[0]
         .parts()
         .iter()
-        .map(|p| p.buffer.size())
+        .map(|p| p.allocated_bytes().next_multiple_of(4))
         .max()
         .unwrap_or(4);
-    let copy_dst = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("bench copy"),
-        size: largest,
-        usage: wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let copy_buffer = |label, usage| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: largest,
+            usage,
+            mapped_at_creation: false,
+        })
+    };
+    let copy_dst = copy_buffer("bench copy", wgpu::BufferUsages::COPY_DST);
+    // Row quads live in textures: their copy is of a buffer as large as each part.
+    let copy_src = copy_buffer("bench copy source", wgpu::BufferUsages::COPY_SRC);
     let copy_seconds = time_per_repeat(ctx, repeats, |encoder, i| {
         for part in weights[i % copies].parts() {
-            encoder.copy_buffer_to_buffer(&part.buffer, 0, &copy_dst, 0, part.buffer.size());
+            let size = part.allocated_bytes().next_multiple_of(4);
+            let source = part.buffer().unwrap_or(&copy_src);
+            encoder.copy_buffer_to_buffer(source, 0, &copy_dst, 0, size);
         }
     })?;
     Ok(GemvThroughput {

@@ -2,8 +2,9 @@
 // split into one scalar shift per SIMD lane; see gemv_rows_q8_0_words.wgsl). Masked to its
 // byte, lane i of a word holds b·256^i, which converts to f32 exactly; the x it multiplies is
 // scaled by 256^-i instead (a power of two, so exact too). Concatenated before the typed row
-// kernels, which read weights re-encoded at upload (gpu/weight_encoding.rs) so that every byte
-// lane converts as it is: bytes 0..2 below 256 and byte 3 signed, or every byte below 128.
+// kernels (after row_quads.wgsl), which read weights re-encoded at upload
+// (gpu/weight_encoding.rs) so that every byte lane converts as it is: bytes 0..2 below 256 and
+// byte 3 signed, or every byte below 128.
 
 const LANE_MASK = vec4<u32>(0xFFu, 0xFF00u, 0xFF0000u, 0xFF000000u);
 const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604644775390625);
@@ -11,11 +12,6 @@ const LANE_SCALE = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000000059604
 // Signed bytes stored as b + 128 in bytes 0..2 and as b in byte 3 (Q8_0 quants): the 128 is
 // taken off once per block with Σx over these lanes.
 const BIASED_LANES = vec4<f32>(1.0, 1.0, 1.0, 0.0);
-
-// Word `at` of the four rows that start at word offsets `rows` of the weight part.
-fn words(rows: vec4<u32>, at: u32) -> vec4<u32> {
-    return vec4<u32>(W[rows.x + at], W[rows.y + at], W[rows.z + at], W[rows.w + at]);
-}
 
 // Lane i: byte i · 256^i, byte 3 read as signed.
 fn word_lanes(w: u32) -> vec4<f32> {
@@ -29,27 +25,5 @@ fn row_dots(w: vec4<u32>, xs: vec4<f32>) -> vec4<f32> {
         dot(word_lanes(w.y), xs),
         dot(word_lanes(w.z), xs),
         dot(word_lanes(w.w), xs),
-    );
-}
-
-// The word offsets of an invocation's 16 rows, 4 to a group (the typed kernels take 16 rows:
-// every x read, a gather on a CPU driver, then serves 16 rows).
-struct Rows16 {
-    a: vec4<u32>,
-    b: vec4<u32>,
-    c: vec4<u32>,
-    d: vec4<u32>,
-}
-
-// Rows first..first+15 of a part of `rows` rows, each `row_words` long. Rows past the end read
-// the last row again (and are not stored).
-fn rows16(first: u32, rows: u32, row_words: u32) -> Rows16 {
-    let last = vec4<u32>(rows - 1u);
-    let r = vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);
-    return Rows16(
-        min(r, last) * row_words,
-        min(r + 4u, last) * row_words,
-        min(r + 8u, last) * row_words,
-        min(r + 12u, last) * row_words,
     );
 }

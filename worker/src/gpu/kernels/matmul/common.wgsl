@@ -1,5 +1,4 @@
-// Byte-addressed reads of the weight part `W` (declared by the kernel skeleton as
-// `var<storage, read> W: array<u32>`). GGUF blocks need not be 4-byte aligned (Q6_K blocks are
+// The weight part `W` as a storage buffer, and byte-addressed reads of it. GGUF blocks need not be 4-byte aligned (Q6_K blocks are
 // 210 bytes, Q8_0 34), so every read goes through these helpers. The part's size is padded to a
 // multiple of 4, so the word after an unaligned read's first word always exists.
 //
@@ -8,6 +7,11 @@
 //   const BLOCK_BYTES: u32;     // bytes per block
 //   fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4>
 //     // weights 16c .. 16c+16 of the block starting at byte b, in row order
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+
+// Called first by kernels that may also read row quads (row_quads.wgsl); nothing to do here.
+fn start_weights() {}
 
 fn load_u32(off: u32) -> u32 {
     let w = off >> 2u;
@@ -30,15 +34,4 @@ fn load_u8(off: u32) -> u32 {
 // An f16 at an even byte offset (shader-f16 may be absent: unpack2x16float is core WGSL).
 fn load_f16(off: u32) -> f32 {
     return unpack2x16float(load_u16(off)).x;
-}
-
-// The 4 bytes of a word as unsigned values.
-fn bytes4(w: u32) -> vec4<f32> {
-    return vec4<f32>(vec4<u32>(w & 0xFFu, (w >> 8u) & 0xFFu, (w >> 16u) & 0xFFu, w >> 24u));
-}
-
-// The 4 bytes of a word as signed (i8) values.
-fn sbytes4(w: u32) -> vec4<f32> {
-    let v = bitcast<vec4<i32>>(vec4<u32>(w << 24u, w << 16u, w << 8u, w)) >> vec4<u32>(24u);
-    return vec4<f32>(v);
 }

@@ -31,23 +31,27 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
         GgmlType::Q8_0 => Some(TypedKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
+                include_str!("row_quads.wgsl"),
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q8_0_words.wgsl")
             ),
             rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 4,
+            row_quads: true,
         }),
         // Reads WeightEncoding::Q6KBytes.
         GgmlType::Q6K => Some(TypedKernel {
             source: concat!(
                 include_str!("gemm_io.wgsl"),
+                include_str!("row_quads.wgsl"),
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemm_tokens.wgsl"),
                 include_str!("gemm_rows_q6_k_bytes.wgsl")
             ),
             rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 4,
+            row_quads: true,
         }),
         _ => None,
     }

@@ -29,7 +29,8 @@ fn main(
     }
     let row_words = p.cols / 32u * BLOCK_WORDS;
     // Rows and tokens past the end read the last one again and are not stored.
-    let rows = rows16(first, p.rows, row_words);
+    start_weights();
+    let rows = rows16(first, p.rows);
     let tokens = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_tokens - 1u)) * p.cols;
     var acc_a = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var acc_b = acc_a;

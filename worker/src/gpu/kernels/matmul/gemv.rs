@@ -35,12 +35,14 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
             GgmlType::Q6K => Some(TypedKernel {
                 source: concat!(
                     include_str!("common.wgsl"),
+                    include_str!("byte_values.wgsl"),
                     include_str!("gemv_io.wgsl"),
                     include_str!("gemv_team.wgsl"),
                     include_str!("gemv_q6_k.wgsl")
                 ),
                 rows_per_workgroup: 8,
                 tokens_per_workgroup: 1,
+                row_quads: false,
             }),
             _ => None,
         };
@@ -50,21 +52,25 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
         GgmlType::Q8_0 => Some(TypedKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
+                include_str!("row_quads.wgsl"),
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q8_0_words.wgsl")
             ),
             rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 1,
+            row_quads: true,
         }),
         // Reads WeightEncoding::Q6KBytes.
         GgmlType::Q6K => Some(TypedKernel {
             source: concat!(
                 include_str!("gemv_io.wgsl"),
+                include_str!("row_quads.wgsl"),
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q6_k_bytes.wgsl")
             ),
             rows_per_workgroup: 8 * 16,
             tokens_per_workgroup: 1,
+            row_quads: true,
         }),
         _ => None,
     }

@@ -24,7 +24,8 @@ fn main(
         return;
     }
     let row_words = p.cols / 256u * BLOCK_WORDS;
-    let rows = rows16(first, p.rows, row_words);
+    start_weights();
+    let rows = rows16(first, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);

@@ -15,8 +15,10 @@
 //! Q6_K weights are stored re-encoded ([`WeightEncoding`]), and every kernel reading them takes
 //! that layout.
 //!
-//! Weights split across buffers ([`GpuWeight`](crate::gpu::GpuWeight) parts) are handled with
-//! one dispatch per part, each writing its own range of outputs.
+//! Weights split across buffers or textures ([`GpuWeight`](crate::gpu::GpuWeight) parts) are
+//! handled with one dispatch per part, each writing its own range of outputs. The re-encoded
+//! weights of software adapters are row quads in textures (`row_quads.wgsl`), which the typed
+//! kernels and the embedding lookup read with one texel fetch per word of 4 rows.
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
@@ -28,13 +30,22 @@ pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
 pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
 pub use layout::MatmulLayout;
 
-pub(crate) use super::params::bind_buffers;
-use super::params::{compute_pipeline, uniform_buffer};
+use super::params::{compute_pipeline, row_quad_pipeline, uniform_buffer};
 use super::WorkgroupGrid;
 use crate::gguf::GgmlType;
 use crate::gpu::{GpuWeight, WeightEncoding, WeightPart};
 
-const COMMON: &str = include_str!("common.wgsl");
+/// How the weight-reading pipelines read their part: `load_u32` and friends over a buffer, or
+/// over row quads in a texture; then the bytes' values the dequantizer snippets use.
+const COMMON: &str = concat!(
+    include_str!("common.wgsl"),
+    include_str!("byte_values.wgsl")
+);
+const ROW_QUAD_COMMON: &str = concat!(
+    include_str!("row_quads.wgsl"),
+    include_str!("row_quad_bytes.wgsl"),
+    include_str!("byte_values.wgsl")
+);
 
 /// The dequantizer snippet for a weight type stored in `encoding`, or `None` when the GPU cannot
 /// read it.
@@ -78,21 +89,37 @@ pub(crate) fn weight_pipeline(
     encoding: WeightEncoding,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let snippet = dequant_snippet(ty, encoding).ok_or(KernelError::UnsupportedType(ty))?;
-    let source = format!("{COMMON}\n{snippet}\n{skeleton}");
-    Ok(source_pipeline(device, &format!("{label} {ty}"), &source))
+    let common = if encoding.is_row_quads() {
+        ROW_QUAD_COMMON
+    } else {
+        COMMON
+    };
+    let source = format!("{common}\n{snippet}\n{skeleton}");
+    Ok(source_pipeline(
+        device,
+        &format!("{label} {ty}"),
+        &source,
+        encoding.is_row_quads(),
+    ))
 }
 
-/// Builds the compute pipeline of a complete WGSL source (entry point `main`).
+/// Builds the compute pipeline of a complete WGSL source (entry point `main`), whose weight
+/// part is in row quads (`row_quads.wgsl`) or a buffer.
 pub(crate) fn source_pipeline(
     device: &wgpu::Device,
     label: &str,
     source: &str,
+    row_quads: bool,
 ) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
-    compute_pipeline(device, &module, label, "main")
+    if row_quads {
+        row_quad_pipeline(device, &module, label)
+    } else {
+        compute_pipeline(device, &module, label, "main")
+    }
 }
 
 /// A matrix product written for one weight type and layout: on software adapters, where the
@@ -106,6 +133,8 @@ pub(crate) struct TypedKernel {
     pub rows_per_workgroup: u32,
     /// Tokens a workgroup covers (1 for a GEMV).
     pub tokens_per_workgroup: u32,
+    /// Whether it reads its weights as row quads (`row_quads.wgsl`) rather than a buffer.
+    pub row_quads: bool,
 }
 
 /// The pipeline a matrix product runs and how much of the output one workgroup covers.
@@ -134,6 +163,7 @@ impl MatmulPipeline {
                     device,
                     &format!("{label} {layout:?} {ty}"),
                     kernel.source,
+                    kernel.row_quads,
                 ),
                 rows_per_workgroup: kernel.rows_per_workgroup,
                 tokens_per_workgroup: kernel.tokens_per_workgroup,
@@ -173,14 +203,47 @@ impl Dispatches {
         b: &wgpu::Buffer,
         setup: impl Fn(&WeightPart) -> (Vec<u32>, u32),
     ) -> Self {
+        let sampler = w.encoding().is_row_quads().then(|| {
+            device.create_sampler(&wgpu::SamplerDescriptor {
+                label: Some("row quads"),
+                ..Default::default()
+            })
+        });
         let groups = w
             .parts()
             .iter()
             .map(|part| {
                 let (params, workgroups) = setup(part);
                 let params = params_buffer(device, label, &params);
-                let bind_group =
-                    bind_buffers(device, pipeline, w.name(), &[&part.buffer, a, b, &params]);
+                let mut entries = vec![
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: part.binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: a.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: b.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: params.as_entire_binding(),
+                    },
+                ];
+                if let Some(sampler) = &sampler {
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: wgpu::BindingResource::Sampler(sampler),
+                    });
+                }
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(w.name()),
+                    layout: &pipeline.get_bind_group_layout(0),
+                    entries: &entries,
+                });
                 let grid = WorkgroupGrid::covering(
                     workgroups,
                     limits.max_compute_workgroups_per_dimension,
