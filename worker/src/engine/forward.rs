@@ -310,9 +310,10 @@ impl GpuModel {
                 };
                 rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
                 rec.stage("attn_q_k_v", |p| (0..3).for_each(|pick| mm(p, pick)));
-                rec.stage("rope", |p| k.rope.encode_into(p, &self.rope, n));
+                // RoPE also writes the step's K and V rows into the cache.
+                rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
                 rec.stage("attention", |p| {
-                    k.attention.encode_into(p, &lb.attention, n)
+                    k.attention.encode_attend_into(p, &lb.attention, n)
                 });
                 rec.stage("attn_output", |p| mm(p, 3)); // x += Wo·att
                 rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.ffn_norm, n));

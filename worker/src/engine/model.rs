@@ -6,8 +6,9 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding,
-    Rope, RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
+    GemvOptions, KvCache, KvWrite, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm,
+    RmsNormBinding, Rope, RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK,
+    TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::model::Config;
@@ -46,6 +47,8 @@ pub(super) struct Activations {
 pub(super) struct LayerBindings {
     pub attn_norm: RmsNormBinding,
     pub ffn_norm: RmsNormBinding,
+    /// RoPE with the write of the step's K and V into this layer's cache.
+    pub rope: RopeBinding,
     pub attention: AttentionBinding,
 }
 
@@ -83,7 +86,6 @@ pub struct GpuModel {
     /// The attention bindings refer to it.
     pub(super) kv: KvCache,
     pub(super) layers: Vec<LayerBindings>,
-    pub(super) rope: RopeBinding,
     pub(super) swiglu: SwiGluBinding,
     pub(super) output_norm: RmsNormBinding,
     pub(super) decode: Decode,
@@ -214,6 +216,13 @@ impl GpuModel {
             capacity: capacity as u32,
         };
         let kv = KvCache::new(device, shape, c.n_layers as u32);
+        let rope_shape = RopeShape {
+            n_heads: c.n_heads as u32,
+            n_kv_heads: c.n_kv_heads as u32,
+            head_dim: c.head_dim as u32,
+            rope_dims: c.rope_dims as u32,
+            base: c.rope_base,
+        };
         let norm = |x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer| {
             kernels
                 .rms_norm
@@ -226,6 +235,20 @@ impl GpuModel {
             .map(|(l, lw)| LayerBindings {
                 attn_norm: norm(&acts.x, &lw.attn_norm, &acts.h),
                 ffn_norm: norm(&acts.x, &lw.ffn_norm, &acts.h),
+                rope: kernels.rope.prepare(
+                    device,
+                    &step,
+                    &acts.q,
+                    &acts.k,
+                    weights.rope_freqs.as_ref(),
+                    rope_shape,
+                    &KvWrite {
+                        v: &acts.v,
+                        k_cache: kv.k(l),
+                        v_cache: kv.v(l),
+                        capacity: shape.capacity,
+                    },
+                ),
                 attention: kernels.attention.prepare(
                     device,
                     &step,
@@ -241,20 +264,6 @@ impl GpuModel {
                 ),
             })
             .collect();
-        let rope = kernels.rope.prepare(
-            device,
-            &step,
-            &acts.q,
-            &acts.k,
-            weights.rope_freqs.as_ref(),
-            RopeShape {
-                n_heads: c.n_heads as u32,
-                n_kv_heads: c.n_kv_heads as u32,
-                head_dim: c.head_dim as u32,
-                rope_dims: c.rope_dims as u32,
-                base: c.rope_base,
-            },
-        );
         let swiglu = kernels
             .swiglu
             .prepare(device, &step, &acts.gate, &acts.up, c.ffn_dim as u32);
@@ -307,7 +316,6 @@ impl GpuModel {
             step,
             kv,
             layers,
-            rope,
             swiglu,
             output_norm,
             decode,

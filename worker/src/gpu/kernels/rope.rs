@@ -1,4 +1,6 @@
-//! Rotary position embedding, GGUF llama layout (adjacent pairs), in place in Q and K.
+//! Rotary position embedding, GGUF llama layout (adjacent pairs), in place in Q and K; the same
+//! dispatch writes the step's rotated K and its V into the layer's KV cache (one dispatch fewer
+//! per layer than a separate write).
 //!
 //! Q is `[n_tokens][n_heads][head_dim]`, K `[n_tokens][n_kv_heads][head_dim]` (f32); token `t`
 //! is at position `start_pos + t` (step uniform). The first `rope_dims` of each head rotate:
@@ -24,7 +26,8 @@ struct Shape {
     rope_dims: u32,
     base: f32,
     has_freqs: u32,
-    _pad: [u32; 2],
+    capacity: u32,
+    _pad: u32,
 }
 
 /// The model's RoPE shape.
@@ -45,7 +48,17 @@ pub struct Rope {
     max_per_dim: u32,
 }
 
-/// One Q/K pair's bind group, reused every step.
+/// Where the step's K and V rows go: V (`[n_tokens][n_kv_heads][head_dim]`) and the layer's
+/// caches (`[capacity][n_kv_heads][head_dim]`).
+pub struct KvWrite<'a> {
+    pub v: &'a wgpu::Buffer,
+    pub k_cache: &'a wgpu::Buffer,
+    pub v_cache: &'a wgpu::Buffer,
+    /// Cache rows: positions at or past it are not written.
+    pub capacity: u32,
+}
+
+/// One layer's bind group (its Q/K and KV cache), reused every step.
 pub struct RopeBinding {
     bind_group: wgpu::BindGroup,
     pairs_per_token: u32,
@@ -75,6 +88,7 @@ impl Rope {
         k: &wgpu::Buffer,
         freqs: Option<&wgpu::Buffer>,
         shape: RopeShape,
+        cache: &KvWrite<'_>,
     ) -> RopeBinding {
         assert!(
             shape.rope_dims.is_multiple_of(2)
@@ -94,7 +108,8 @@ impl Rope {
                 rope_dims: shape.rope_dims,
                 base: shape.base,
                 has_freqs: freqs.is_some() as u32,
-                _pad: [0; 2],
+                capacity: cache.capacity,
+                _pad: 0,
             },
         );
         // WGSL has no optional bindings: without factors, bind a placeholder the shader skips.
@@ -116,13 +131,23 @@ impl Rope {
                 device,
                 &self.pipeline,
                 "rope",
-                &[q, k, freqs, &uniform, step.buffer()],
+                &[
+                    q,
+                    k,
+                    freqs,
+                    &uniform,
+                    step.buffer(),
+                    cache.v,
+                    cache.k_cache,
+                    cache.v_cache,
+                ],
             ),
-            pairs_per_token: (shape.n_heads + shape.n_kv_heads) * shape.rope_dims / 2,
+            pairs_per_token: (shape.n_heads + shape.n_kv_heads) * shape.head_dim / 2,
         }
     }
 
-    /// Records RoPE for `n_tokens` tokens (the step uniform must say the same).
+    /// Records RoPE and the cache write for `n_tokens` tokens (the step uniform must say the
+    /// same).
     pub fn encode_into(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -148,11 +173,12 @@ impl Rope {
         k: &wgpu::Buffer,
         freqs: Option<&wgpu::Buffer>,
         shape: RopeShape,
+        cache: &KvWrite<'_>,
         n_tokens: u32,
         start_pos: u32,
     ) {
         let step = StepUniform::with(device, StepParams::new(n_tokens, start_pos));
-        let binding = self.prepare(device, &step, q, k, freqs, shape);
+        let binding = self.prepare(device, &step, q, k, freqs, shape, cache);
         in_pass(encoder, "rope", |pass| {
             self.encode_into(pass, &binding, n_tokens)
         });
@@ -221,7 +247,17 @@ mod tests {
         );
         let q = random(n_tokens as usize * nh * hd, 30 + start_pos as u64, 2.0);
         let k = random(n_tokens as usize * nkv * hd, 40 + start_pos as u64, 2.0);
-        let (qb, kb) = (storage(gpu, &q), storage(gpu, &k));
+        let v = random(n_tokens as usize * nkv * hd, 50 + start_pos as u64, 2.0);
+        let (qb, kb, vb) = (storage(gpu, &q), storage(gpu, &k), storage(gpu, &v));
+        // A cache with a row before and after the batch's, which must stay as they were; the
+        // last token's row is past the capacity when `start_pos` is large (not written).
+        let row = nkv * hd;
+        let first = start_pos.saturating_sub(1) as usize;
+        let capacity = (start_pos + n_tokens).min(start_pos + 2) as usize + 1;
+        let fill = random((capacity - first) * row, 60, 1.0);
+        let mut cache_init = vec![0.0f32; first * row];
+        cache_init.extend_from_slice(&fill);
+        let (kc, vc) = (storage(gpu, &cache_init), storage(gpu, &cache_init));
         let fb = freqs.as_ref().map(|f| storage(gpu, f));
         let kernel = Rope::new(&gpu.device).with_max_workgroups_per_dim(max_per_dim);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
@@ -232,10 +268,29 @@ mod tests {
             &kb,
             fb.as_ref(),
             shape,
+            &KvWrite {
+                v: &vb,
+                k_cache: &kc,
+                v_cache: &vc,
+                capacity: capacity as u32,
+            },
             n_tokens,
             start_pos,
         );
         gpu.queue.submit([encoder.finish()]);
+        let rotated_k = read_f32(gpu, &kb, k.len());
+        for (name, buffer, written) in [("k_cache", &kc, &rotated_k), ("v_cache", &vc, &v)] {
+            let got = read_f32(gpu, buffer, cache_init.len());
+            for (r, (g, init)) in got.chunks(row).zip(cache_init.chunks(row)).enumerate() {
+                let t = r as i64 - i64::from(start_pos);
+                let want = if t >= 0 && (t as u32) < n_tokens {
+                    &written[t as usize * row..][..row]
+                } else {
+                    init
+                };
+                assert_eq!(g, want, "{name} row {r}");
+            }
+        }
         for (name, input, buffer, heads) in [("q", &q, &qb, nh), ("k", &k, &kb, nkv)] {
             let got = read_f32(gpu, buffer, input.len());
             let want = rope_cpu(

@@ -1,6 +1,9 @@
 // RoPE, GGUF llama layout: rotates adjacent pairs (2i, 2i+1) of the first rope_dims of every
 // head, in place, in Q ([n][n_heads][head_dim]) and K ([n][n_kv_heads][head_dim]) of a batch
-// of tokens at positions start_pos + t. One invocation per pair.
+// of tokens at positions start_pos + t, and writes each token's rotated K and its V
+// ([n][n_kv_heads][head_dim]) to the KV cache rows start_pos + t ([capacity][n_kv_heads]
+// [head_dim]): the cache write costs no dispatch of its own. One invocation per pair of every
+// head's head_dim.
 //
 // theta_i = pos · base^(-2i/rope_dims) / f_i, computed in f32 as llama.cpp does; f_i comes from
 // the `rope_freqs` buffer when has_freqs is 1 (Llama 3.x scaling), else 1.
@@ -12,8 +15,8 @@ struct Shape {
     rope_dims: u32,
     base: f32,
     has_freqs: u32,
+    capacity: u32, // cache rows
     _pad0: u32,
-    _pad1: u32,
 }
 
 struct Step {
@@ -28,6 +31,9 @@ struct Step {
 @group(0) @binding(2) var<storage, read> freqs: array<f32>;
 @group(0) @binding(3) var<uniform> shape: Shape;
 @group(0) @binding(4) var<uniform> step: Step;
+@group(0) @binding(5) var<storage, read> v: array<f32>;
+@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
 
 const WG: u32 = 256u;
 const INV_TWO_PI: f32 = 0.15915494309189535;
@@ -48,34 +54,52 @@ fn main(
     @builtin(local_invocation_index) lane: u32,
 ) {
     let gid = (wg.x + wg.y * groups.x) * WG + lane;
-    let half = shape.rope_dims / 2u;
+    let pairs = shape.head_dim / 2u;
     let heads = shape.n_heads + shape.n_kv_heads;
-    if (gid >= step.n_tokens * heads * half) {
+    if (gid >= step.n_tokens * heads * pairs) {
         return;
     }
-    let t = gid / (heads * half);
-    let h = (gid / half) % heads;
-    let i = gid % half;
-
-    let pos = f32(step.start_pos + t);
-    var theta = pos * pow(shape.base, -2.0 * f32(i) / f32(shape.rope_dims));
-    if (shape.has_freqs != 0u) {
-        theta = theta / freqs[i];
+    let t = gid / (heads * pairs);
+    let h = (gid / pairs) % heads;
+    let i = gid % pairs;
+    let kv = h >= shape.n_heads;
+    if (!kv && 2u * i >= shape.rope_dims) {
+        return;
     }
-    let turns = round(theta * INV_TWO_PI);
-    let r = (theta - turns * TWO_PI_HI) - turns * TWO_PI_LO;
-    let c = cos(r);
-    let s = sin(r);
-
-    if (h < shape.n_heads) {
-        let at = (t * shape.n_heads + h) * shape.head_dim + 2u * i;
-        let y = rotate(q[at], q[at + 1u], c, s);
-        q[at] = y.x;
-        q[at + 1u] = y.y;
+    // Element offset of the pair in Q, or in K and V.
+    var at: u32;
+    var y: vec2<f32>;
+    if (kv) {
+        at = (t * shape.n_kv_heads + (h - shape.n_heads)) * shape.head_dim + 2u * i;
+        y = vec2<f32>(k[at], k[at + 1u]);
     } else {
-        let at = (t * shape.n_kv_heads + (h - shape.n_heads)) * shape.head_dim + 2u * i;
-        let y = rotate(k[at], k[at + 1u], c, s);
-        k[at] = y.x;
-        k[at + 1u] = y.y;
+        at = (t * shape.n_heads + h) * shape.head_dim + 2u * i;
+        y = vec2<f32>(q[at], q[at + 1u]);
+    }
+    if (2u * i < shape.rope_dims) {
+        let pos = f32(step.start_pos + t);
+        var theta = pos * pow(shape.base, -2.0 * f32(i) / f32(shape.rope_dims));
+        if (shape.has_freqs != 0u) {
+            theta = theta / freqs[i];
+        }
+        let turns = round(theta * INV_TWO_PI);
+        let r = (theta - turns * TWO_PI_HI) - turns * TWO_PI_LO;
+        y = rotate(y.x, y.y, cos(r), sin(r));
+        if (kv) {
+            k[at] = y.x;
+            k[at + 1u] = y.y;
+        } else {
+            q[at] = y.x;
+            q[at + 1u] = y.y;
+        }
+    }
+    let row_len = shape.n_kv_heads * shape.head_dim;
+    let cache_row = step.start_pos + t;
+    if (kv && cache_row < shape.capacity) {
+        let c = cache_row * row_len + (at - t * row_len);
+        k_cache[c] = y.x;
+        k_cache[c + 1u] = y.y;
+        v_cache[c] = v[at];
+        v_cache[c + 1u] = v[at + 1u];
     }
 }

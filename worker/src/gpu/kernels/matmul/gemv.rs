@@ -56,7 +56,7 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q8_0_words.wgsl")
             ),
-            rows_per_workgroup: 8 * 16,
+            rows_per_workgroup: 4 * 32,
             tokens_per_workgroup: 1,
             row_quads: true,
         }),
@@ -68,7 +68,7 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
                 include_str!("byte_lanes.wgsl"),
                 include_str!("gemv_rows_q6_k_bytes.wgsl")
             ),
-            rows_per_workgroup: 8 * 16,
+            rows_per_workgroup: 4 * 32,
             tokens_per_workgroup: 1,
             row_quads: true,
         }),

@@ -5,12 +5,12 @@
 // bytes did (1.5 against 0.6 weights/ns). Concatenated after gemv_io.wgsl and byte_lanes.wgsl;
 // what costs on a CPU driver is in gemv_rows_q8_0_words.wgsl's header.
 //
-// Each invocation computes 16 rows (every x read serves 16 rows). Per 16-weight sub-block, the
-// levels are taken apart with masks like Q8_0's bytes (no shift; below 128, so no sign trick)
-// and the −32 offset is applied once per sub-block as 32·Σx.
+// Each invocation computes 32 rows from row quads, as gemv_rows_q8_0_words.wgsl does. Per
+// 16-weight sub-block, the levels are taken apart with masks like Q8_0's bytes (no shift; below
+// 128, so no sign trick) and the −32 offset is applied once per sub-block as 32·Σx.
 
-const WG: u32 = 8u;
-const ROWS: u32 = 16u;
+const WG: u32 = 4u;
+const ROWS: u32 = 32u;
 const BLOCK_WORDS: u32 = 80u;
 
 @compute @workgroup_size(WG)
@@ -23,13 +23,18 @@ fn main(
     if (first >= p.rows) {
         return;
     }
-    let row_words = p.cols / 256u * BLOCK_WORDS;
     start_weights();
-    let rows = rows16(first, p.rows);
+    let row_words = p.cols / 256u * BLOCK_WORDS;
+    let lo = rows16(first, p.rows);
+    let hi = rows16(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
     var acc_d = vec4<f32>(0.0);
+    var acc_e = vec4<f32>(0.0);
+    var acc_f = vec4<f32>(0.0);
+    var acc_g = vec4<f32>(0.0);
+    var acc_h = vec4<f32>(0.0);
     var xb = p.x_offset;
     for (var o = 0u; o < row_words; o += BLOCK_WORDS) {
         for (var s = 0u; s < 16u; s++) {
@@ -37,25 +42,38 @@ fn main(
             var sb = vec4<f32>(0.0);
             var sc = vec4<f32>(0.0);
             var sd = vec4<f32>(0.0);
+            var se = vec4<f32>(0.0);
+            var sf = vec4<f32>(0.0);
+            var sg = vec4<f32>(0.0);
+            var sh = vec4<f32>(0.0);
             var xsum = vec4<f32>(0.0);
             for (var j = 0u; j < 4u; j++) {
                 let xr = x4(xb + 16u * s + 4u * j);
                 xsum += xr;
                 let xs = xr * LANE_SCALE;
                 let at = o + 4u * s + j;
-                sa += row_dots(words(rows.a, at), xs);
-                sb += row_dots(words(rows.b, at), xs);
-                sc += row_dots(words(rows.c, at), xs);
-                sd += row_dots(words(rows.d, at), xs);
+                sa += row_dots(words(lo.a, at), xs);
+                sb += row_dots(words(lo.b, at), xs);
+                sc += row_dots(words(lo.c, at), xs);
+                sd += row_dots(words(lo.d, at), xs);
+                se += row_dots(words(hi.a, at), xs);
+                sf += row_dots(words(hi.b, at), xs);
+                sg += row_dots(words(hi.c, at), xs);
+                sh += row_dots(words(hi.d, at), xs);
             }
             let offset = 32.0 * (xsum.x + xsum.y + xsum.z + xsum.w);
             let scale = o + 64u + s;
-            acc_a += bitcast<vec4<f32>>(words(rows.a, scale)) * (sa - offset);
-            acc_b += bitcast<vec4<f32>>(words(rows.b, scale)) * (sb - offset);
-            acc_c += bitcast<vec4<f32>>(words(rows.c, scale)) * (sc - offset);
-            acc_d += bitcast<vec4<f32>>(words(rows.d, scale)) * (sd - offset);
+            acc_a += bitcast<vec4<f32>>(words(lo.a, scale)) * (sa - offset);
+            acc_b += bitcast<vec4<f32>>(words(lo.b, scale)) * (sb - offset);
+            acc_c += bitcast<vec4<f32>>(words(lo.c, scale)) * (sc - offset);
+            acc_d += bitcast<vec4<f32>>(words(lo.d, scale)) * (sd - offset);
+            acc_e += bitcast<vec4<f32>>(words(hi.a, scale)) * (se - offset);
+            acc_f += bitcast<vec4<f32>>(words(hi.b, scale)) * (sf - offset);
+            acc_g += bitcast<vec4<f32>>(words(hi.c, scale)) * (sg - offset);
+            acc_h += bitcast<vec4<f32>>(words(hi.d, scale)) * (sh - offset);
         }
         xb += 256u;
     }
     store_rows16(first, acc_a, acc_b, acc_c, acc_d);
+    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }

@@ -10,13 +10,15 @@
 //   shift per lane by SwiftShader's x86 back end;
 // - more live values than registers spill, which is cheap next to a gather, but a fully
 //   unrolled loop with constant x indices was 3× slower (code size).
-// So each invocation computes 16 rows (every x read serves 16 rows: 1.9 weights/ns on
-// SwiftShader, against 1.6 with 8 rows and 1.1 with 4, 1.75 with 24 or 32), reads each weight
-// word once as an aligned u32, and takes bytes apart with masks and an i32 → f32 conversion,
-// never with a shift (byte_lanes.wgsl).
+// So each invocation computes 32 rows, reads each weight word as one texel fetch that serves 4
+// rows (row quads, row_quads.wgsl), and takes bytes apart with masks and an i32 → f32
+// conversion, never with a shift (byte_lanes.wgsl). Every x read (4 gathers for 4 columns)
+// serves 32 rows. On SwiftShader in Chromium: from buffers, 16 rows an invocation read 1.9
+// weights/ns (8 rows 1.6, 32 rows 1.75); from row quads 2.8–3.0 with 16 rows, 3.2–3.4 with 32
+// (576 columns).
 
-const WG: u32 = 8u;
-const ROWS: u32 = 16u;
+const WG: u32 = 4u;
+const ROWS: u32 = 32u;
 const BLOCK_WORDS: u32 = 9u;
 
 @compute @workgroup_size(WG)
@@ -29,35 +31,53 @@ fn main(
     if (first >= p.rows) {
         return;
     }
-    let row_words = p.cols / 32u * BLOCK_WORDS;
     start_weights();
-    let rows = rows16(first, p.rows);
+    let row_words = p.cols / 32u * BLOCK_WORDS;
+    let lo = rows16(first, p.rows);
+    let hi = rows16(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
     var acc_d = vec4<f32>(0.0);
+    var acc_e = vec4<f32>(0.0);
+    var acc_f = vec4<f32>(0.0);
+    var acc_g = vec4<f32>(0.0);
+    var acc_h = vec4<f32>(0.0);
     var xb = p.x_offset;
     for (var o = 0u; o < row_words; o += BLOCK_WORDS) {
         var sa = vec4<f32>(0.0);
         var sb = vec4<f32>(0.0);
         var sc = vec4<f32>(0.0);
         var sd = vec4<f32>(0.0);
+        var se = vec4<f32>(0.0);
+        var sf = vec4<f32>(0.0);
+        var sg = vec4<f32>(0.0);
+        var sh = vec4<f32>(0.0);
         var biased = vec4<f32>(0.0);
         for (var j = 0u; j < 8u; j++) {
             let xr = x4(xb + 4u * j);
             biased += xr;
             let xs = xr * LANE_SCALE;
-            sa += row_dots(words(rows.a, o + j), xs);
-            sb += row_dots(words(rows.b, o + j), xs);
-            sc += row_dots(words(rows.c, o + j), xs);
-            sd += row_dots(words(rows.d, o + j), xs);
+            sa += row_dots(words(lo.a, o + j), xs);
+            sb += row_dots(words(lo.b, o + j), xs);
+            sc += row_dots(words(lo.c, o + j), xs);
+            sd += row_dots(words(lo.d, o + j), xs);
+            se += row_dots(words(hi.a, o + j), xs);
+            sf += row_dots(words(hi.b, o + j), xs);
+            sg += row_dots(words(hi.c, o + j), xs);
+            sh += row_dots(words(hi.d, o + j), xs);
         }
         let bias = 128.0 * dot(biased, BIASED_LANES);
-        acc_a += bitcast<vec4<f32>>(words(rows.a, o + 8u)) * (sa - bias);
-        acc_b += bitcast<vec4<f32>>(words(rows.b, o + 8u)) * (sb - bias);
-        acc_c += bitcast<vec4<f32>>(words(rows.c, o + 8u)) * (sc - bias);
-        acc_d += bitcast<vec4<f32>>(words(rows.d, o + 8u)) * (sd - bias);
+        acc_a += bitcast<vec4<f32>>(words(lo.a, o + 8u)) * (sa - bias);
+        acc_b += bitcast<vec4<f32>>(words(lo.b, o + 8u)) * (sb - bias);
+        acc_c += bitcast<vec4<f32>>(words(lo.c, o + 8u)) * (sc - bias);
+        acc_d += bitcast<vec4<f32>>(words(lo.d, o + 8u)) * (sd - bias);
+        acc_e += bitcast<vec4<f32>>(words(hi.a, o + 8u)) * (se - bias);
+        acc_f += bitcast<vec4<f32>>(words(hi.b, o + 8u)) * (sf - bias);
+        acc_g += bitcast<vec4<f32>>(words(hi.c, o + 8u)) * (sg - bias);
+        acc_h += bitcast<vec4<f32>>(words(hi.d, o + 8u)) * (sh - bias);
         xb += 32u;
     }
     store_rows16(first, acc_a, acc_b, acc_c, acc_d);
+    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }

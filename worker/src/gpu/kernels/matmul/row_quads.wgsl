@@ -26,8 +26,8 @@ fn words(quad: u32, at: u32) -> vec4<u32> {
     return bitcast<vec4<u32>>(textureSampleLevel(W, W_sampler, centre, 0.0));
 }
 
-// The quads of an invocation's 16 rows (the typed kernels take 16 rows: every x read, a gather
-// on a CPU driver, then serves 16 rows): rows first + 4k .. first + 4k + 3 are quad `k` of it.
+// The quads of 16 rows (the typed kernels take 16 or 32 rows an invocation: every x read, a
+// gather on a CPU driver, then serves them all): rows first + 4k .. first + 4k + 3 are quad `k`.
 struct Rows16 {
     a: u32,
     b: u32,
@@ -40,5 +40,5 @@ struct Rows16 {
 fn rows16(first: u32, rows: u32) -> Rows16 {
     let last = (rows - 1u) / 4u;
     let q = first / 4u;
-    return Rows16(q, min(q + 1u, last), min(q + 2u, last), min(q + 3u, last));
+    return Rows16(min(q, last), min(q + 1u, last), min(q + 2u, last), min(q + 3u, last));
 }
