@@ -2,38 +2,22 @@
 //! GPU so that decode reads back `16 + 8·K` bytes (528 for K = 64), never the logits.
 //!
 //! Rank order: larger logit first; equal logits rank the lower token id first (as
-//! [`Candidates::from_logits`], the CPU twin). `k == 1` takes an argmax fast path (tree
-//! reductions, no sorting) with the same output format.
+//! [`Candidates::from_logits`], the CPU twin). On GPUs `top_k.wgsl` sorts chunks in workgroup
+//! memory (`k == 1` takes an argmax fast path: tree reductions, no sorting); on software
+//! adapters `top_k_scan.wgsl` walks chunks one invocation each, with no barrier (its header
+//! says why). Both have the same output format.
 //!
 //! Output buffer, little-endian u32 words: `logsumexp` (f32 bits), `k`, 0, 0, then `ids[k]`,
 //! then `logits[k]` (f32 bits). Parse it with [`parse_top_k_output`].
 
 use super::grid::dispatch_spread;
 use super::matmul::MatmulLayout;
-use super::params::{compute_pipeline_with, in_pass, shape_uniform, with_const};
+use super::params::{compute_pipeline_with, in_pass, shape_uniform};
 use crate::sampler::{Candidates, SamplerError};
 use std::sync::OnceLock;
 
-/// Logits per stage-1 workgroup (`SLOTS` in the shader) for `layout`: 1024 on GPUs, 256 on
-/// software adapters. A CPU driver zero-initialises a workgroup array element by element in the
-/// code it generates, and with 1024-slot arrays each of the four pipelines took about 0.5 s to
-/// build on SwiftShader: 2.1 s of a 4.3 s warm load in Chromium.
-fn slots(layout: MatmulLayout) -> u32 {
-    match layout {
-        MatmulLayout::Cooperative => 1024,
-        MatmulLayout::RowPerInvocation => 256,
-    }
-}
-
-/// top_k.wgsl with `SLOTS` for `layout` (it sizes the workgroup arrays).
-fn source(layout: MatmulLayout) -> String {
-    with_const(
-        include_str!("top_k.wgsl"),
-        "top_k.wgsl",
-        "const SLOTS: u32 = 1024u;",
-        &format!("const SLOTS: u32 = {}u;", slots(layout)),
-    )
-}
+/// Logits per stage-1 workgroup of top_k.wgsl (`SLOTS` in the shader; GPUs only).
+const SLOTS: u32 = 1024;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -44,8 +28,16 @@ struct Shape {
     logits_offset: u32,
 }
 
+/// Logits per stage-1 invocation of top_k_scan.wgsl (`CHUNK`), and its largest k (`K_MAX`).
+const SCAN_CHUNK: u32 = 512;
+const SCAN_MAX_K: u32 = 128;
+/// Invocations per `scan_partials` workgroup (`WG`).
+const SCAN_WORKGROUP: u32 = 4;
+
 pub struct TopK {
     module: wgpu::ShaderModule,
+    /// Software adapters: top_k_scan.wgsl's pipelines serve every k.
+    scan: bool,
     workgroup: f64,
     partial_top_k: wgpu::ComputePipeline,
     merge_top_k: wgpu::ComputePipeline,
@@ -114,16 +106,31 @@ pub fn parse_top_k_output(bytes: &[u8], k: u32) -> Result<Candidates, SamplerErr
 }
 
 impl TopK {
-    /// `layout` sets the workgroup size (see [`MatmulLayout::reduction_workgroup`], but at
-    /// least 16) and the chunk size (see [`slots`]).
+    /// `layout` picks the kernels: top_k.wgsl on GPUs (workgroups of
+    /// [`MatmulLayout::reduction_workgroup`]), top_k_scan.wgsl on software adapters.
     pub fn new(device: &wgpu::Device, layout: MatmulLayout) -> Self {
+        if layout == MatmulLayout::RowPerInvocation {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("top_k scan"),
+                source: wgpu::ShaderSource::Wgsl(include_str!("top_k_scan.wgsl").into()),
+            });
+            let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &[]);
+            return Self {
+                partial_top_k: pipeline("scan_partials"),
+                merge_top_k: pipeline("scan_merge"),
+                argmax: OnceLock::new(),
+                module,
+                scan: true,
+                workgroup: f64::from(SCAN_WORKGROUP),
+                max_per_dim: device.limits().max_compute_workgroups_per_dimension,
+                chunk: SCAN_CHUNK,
+            };
+        }
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("top_k"),
-            source: wgpu::ShaderSource::Wgsl(source(layout).into()),
+            source: wgpu::ShaderSource::Wgsl(include_str!("top_k.wgsl").into()),
         });
-        // On software adapters 16, not reduction_workgroup's 8: with 256-slot chunks lavapipe
-        // (Mesa 22.3) merged wrongly at 8 (SwiftShader was right), as it did at 4 with 1024.
-        let workgroup = layout.reduction_workgroup(256).max(16.0);
+        let workgroup = layout.reduction_workgroup(256);
         let wg = [("WG", workgroup)];
         let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &wg);
         Self {
@@ -131,16 +138,21 @@ impl TopK {
             merge_top_k: pipeline("merge_top_k"),
             argmax: OnceLock::new(),
             module,
+            scan: false,
             workgroup,
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
-            chunk: slots(layout),
+            chunk: SLOTS,
         }
     }
 
-    /// Largest supported `k` (512 on GPUs, 128 on software adapters): a merge round must hold
-    /// the best `k` plus at least one chunk list.
+    /// Largest supported `k` (512 on GPUs, where a merge round must hold the best `k` plus at
+    /// least one chunk list; 128 on software adapters, the scan's list).
     pub fn max_k(&self) -> u32 {
-        self.chunk / 2
+        if self.scan {
+            SCAN_MAX_K
+        } else {
+            self.chunk / 2
+        }
     }
 
     /// Caps the workgroups per dispatch dimension (tests force the 2-D grid with a small cap).
@@ -225,7 +237,7 @@ impl TopK {
         device: &wgpu::Device,
         k: u32,
     ) -> (&wgpu::ComputePipeline, &wgpu::ComputePipeline) {
-        if k == 1 {
+        if k == 1 && !self.scan {
             let (partial, merge) = self.argmax.get_or_init(|| {
                 let wg = [("WG", self.workgroup)];
                 let pipeline =
@@ -242,11 +254,12 @@ impl TopK {
     pub fn encode_into(&self, pass: &mut wgpu::ComputePass<'_>, binding: &TopKBinding) {
         debug_assert_eq!(binding.n_partials, binding.vocab.div_ceil(self.chunk));
         let (partial, merge) = (&binding.partial_pipeline, &binding.merge_pipeline);
+        let per_workgroup = if self.scan { SCAN_WORKGROUP } else { 1 };
         dispatch_spread(
             pass,
             partial,
             &binding.partial,
-            binding.n_partials,
+            binding.n_partials.div_ceil(per_workgroup),
             self.max_per_dim,
         );
         pass.set_pipeline(merge);
@@ -334,7 +347,7 @@ mod tests {
     #[test]
     fn llama_vocabulary_top_k_and_argmax() {
         let logits = logits_with_ties(128256, 1);
-        for k in [1, 40, 64] {
+        for k in [1, 2, 40, 64] {
             check(&logits, k, 65535);
         }
     }
@@ -352,7 +365,11 @@ mod tests {
         let logits = logits_with_ties(49152, 8);
         for layout in MatmulLayout::ALL {
             let k = TopK::new(&gpu().device, layout).max_k();
-            assert_eq!(k, slots(layout) / 2);
+            let want = match layout {
+                MatmulLayout::Cooperative => SLOTS / 2,
+                MatmulLayout::RowPerInvocation => SCAN_MAX_K,
+            };
+            assert_eq!(k, want);
             let (ids, values, _) = top_k_cpu(&logits, k as usize);
             let got = run(&logits, k, 65535, layout);
             assert_eq!((got.ids, got.logits), (ids, values), "{layout:?} k {k}");
