@@ -6,8 +6,8 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvOptions, KvCache, KvWrite, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm,
-    RmsNormBinding, Rope, RopeBinding, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK,
+    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding,
+    Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK,
     TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
@@ -238,11 +238,11 @@ impl GpuModel {
                 rope: kernels.rope.prepare(
                     device,
                     &step,
-                    &acts.q,
-                    &acts.k,
-                    weights.rope_freqs.as_ref(),
                     rope_shape,
-                    &KvWrite {
+                    &RopeBuffers {
+                        q: &acts.q,
+                        k: &acts.k,
+                        freqs: weights.rope_freqs.as_ref(),
                         v: &acts.v,
                         k_cache: kv.k(l),
                         v_cache: kv.v(l),

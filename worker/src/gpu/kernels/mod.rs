@@ -24,6 +24,6 @@ pub use matmul::{
 pub use params::{StepParams, StepUniform};
 pub use residual_add::{residual_add_cpu, ResidualAdd};
 pub use rms_norm::{rms_norm_cpu, RmsNorm, RmsNormBinding};
-pub use rope::{rope_cpu, KvWrite, Rope, RopeBinding, RopeShape};
+pub use rope::{rope_cpu, Rope, RopeBinding, RopeBuffers, RopeShape};
 pub use swiglu::{swiglu_cpu, SwiGlu, SwiGluBinding};
 pub use top_k::{parse_top_k_output, top_k_cpu, top_k_output_size, TopK, TopKBinding};

@@ -48,9 +48,13 @@ pub struct Rope {
     max_per_dim: u32,
 }
 
-/// Where the step's K and V rows go: V (`[n_tokens][n_kv_heads][head_dim]`) and the layer's
-/// caches (`[capacity][n_kv_heads][head_dim]`).
-pub struct KvWrite<'a> {
+/// What RoPE reads and writes: Q and K (rotated in place; different buffers), the `rope_freqs`
+/// factors if any, V (`[n_tokens][n_kv_heads][head_dim]`) and the layer's caches
+/// (`[capacity][n_kv_heads][head_dim]`), which receive the step's rotated K and its V.
+pub struct RopeBuffers<'a> {
+    pub q: &'a wgpu::Buffer,
+    pub k: &'a wgpu::Buffer,
+    pub freqs: Option<&'a wgpu::Buffer>,
     pub v: &'a wgpu::Buffer,
     pub k_cache: &'a wgpu::Buffer,
     pub v_cache: &'a wgpu::Buffer,
@@ -79,16 +83,12 @@ impl Rope {
         self
     }
 
-    /// `q` and `k` must be different buffers. `freqs`: the `rope_freqs` factors, if any.
     pub fn prepare(
         &self,
         device: &wgpu::Device,
         step: &StepUniform,
-        q: &wgpu::Buffer,
-        k: &wgpu::Buffer,
-        freqs: Option<&wgpu::Buffer>,
         shape: RopeShape,
-        cache: &KvWrite<'_>,
+        b: &RopeBuffers<'_>,
     ) -> RopeBinding {
         assert!(
             shape.rope_dims.is_multiple_of(2)
@@ -107,14 +107,14 @@ impl Rope {
                 head_dim: shape.head_dim,
                 rope_dims: shape.rope_dims,
                 base: shape.base,
-                has_freqs: freqs.is_some() as u32,
-                capacity: cache.capacity,
+                has_freqs: b.freqs.is_some() as u32,
+                capacity: b.capacity,
                 _pad: 0,
             },
         );
         // WGSL has no optional bindings: without factors, bind a placeholder the shader skips.
         let placeholder;
-        let freqs = match freqs {
+        let freqs = match b.freqs {
             Some(f) => f,
             None => {
                 placeholder = device.create_buffer(&wgpu::BufferDescriptor {
@@ -132,14 +132,14 @@ impl Rope {
                 &self.pipeline,
                 "rope",
                 &[
-                    q,
-                    k,
+                    b.q,
+                    b.k,
                     freqs,
                     &uniform,
                     step.buffer(),
-                    cache.v,
-                    cache.k_cache,
-                    cache.v_cache,
+                    b.v,
+                    b.k_cache,
+                    b.v_cache,
                 ],
             ),
             pairs_per_token: (shape.n_heads + shape.n_kv_heads) * shape.head_dim / 2,
@@ -164,21 +164,17 @@ impl Rope {
     }
 
     /// One-shot: a step uniform and bind group of its own, in a pass of its own.
-    #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
         device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
-        q: &wgpu::Buffer,
-        k: &wgpu::Buffer,
-        freqs: Option<&wgpu::Buffer>,
         shape: RopeShape,
-        cache: &KvWrite<'_>,
+        buffers: &RopeBuffers<'_>,
         n_tokens: u32,
         start_pos: u32,
     ) {
         let step = StepUniform::with(device, StepParams::new(n_tokens, start_pos));
-        let binding = self.prepare(device, &step, q, k, freqs, shape, cache);
+        let binding = self.prepare(device, &step, shape, buffers);
         in_pass(encoder, "rope", |pass| {
             self.encode_into(pass, &binding, n_tokens)
         });
@@ -264,11 +260,11 @@ mod tests {
         kernel.encode(
             &gpu.device,
             &mut encoder,
-            &qb,
-            &kb,
-            fb.as_ref(),
             shape,
-            &KvWrite {
+            &RopeBuffers {
+                q: &qb,
+                k: &kb,
+                freqs: fb.as_ref(),
                 v: &vb,
                 k_cache: &kc,
                 v_cache: &vc,
