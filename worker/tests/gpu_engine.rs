@@ -63,6 +63,11 @@ fn smollm2_greedy_matches_cpu_reference() {
 /// A tiny random Llama with every matrix Q6_K: dim 256, ffn 512, 4 heads, 2 KV heads, vocab
 /// 1000, tied embeddings, `rope_freqs`.
 fn tiny_q6k() -> Vec<u8> {
+    tiny_model(GgmlType::Q6K)
+}
+
+/// [`tiny_q6k`] with `attn_v` of type `v_type`.
+fn tiny_model(v_type: GgmlType) -> Vec<u8> {
     let (dim, ffn, heads, kv_heads, vocab, layers) = (256u64, 512u64, 4u64, 2u64, 1000u64, 2);
     let head_dim = dim / heads;
     let mut w = GgufWriter::new();
@@ -99,7 +104,8 @@ fn tiny_q6k() -> Vec<u8> {
             ("attn_v", kv_heads * head_dim),
             ("attn_output", dim),
         ] {
-            tensors.push((b(n), vec![dim, rows], GgmlType::Q6K));
+            let ty = if n == "attn_v" { v_type } else { GgmlType::Q6K };
+            tensors.push((b(n), vec![dim, rows], ty));
         }
         tensors.push((b("ffn_norm"), vec![dim], GgmlType::F32));
         tensors.push((b("ffn_gate"), vec![dim, ffn], GgmlType::Q6K));
@@ -111,7 +117,16 @@ fn tiny_q6k() -> Vec<u8> {
     let mut data = Vec::new();
     for (name, dims, ty) in &tensors {
         w.add_tensor(name.clone(), dims, *ty).unwrap();
-        let bytes: Vec<u8> = if *ty == GgmlType::F32 {
+        let bytes: Vec<u8> = if *ty == GgmlType::Q8_0 {
+            let sigma = 1.0 / (dims[0] as f32).sqrt();
+            let mut out = Vec::new();
+            for _ in 0..dims[0] / 32 * dims[1] {
+                let d = sigma / 64.0 * rng.random_range(0.7f32..1.3);
+                out.extend(half::f16::from_f32(d).to_le_bytes());
+                out.extend((0..32).map(|_| rng.random_range(-127i8..=127) as u8));
+            }
+            out
+        } else if *ty == GgmlType::F32 {
             let lo = if name.starts_with("rope") { 1.0 } else { 0.8 };
             (0..dims[0])
                 .flat_map(|_| rng.random_range(lo..lo + 0.4f32).to_le_bytes())
@@ -182,6 +197,37 @@ fn tiny_q6k_greedy_matches_cpu_reference() {
             let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 32);
             assert!(
                 steps >= 16,
+                "{layout:?} {prompt:?}: only {steps} steps before a near-tie"
+            );
+        }
+    }
+}
+
+/// q, k and v of different types cannot be stacked into one tensor: they stay apart, one
+/// product each, and the model still matches the reference.
+#[test]
+fn projections_of_different_types_stay_apart() {
+    let bytes = tiny_model(GgmlType::Q8_0);
+    for layout in MatmulLayout::ALL {
+        let mut cpu = tiny_cpu(&bytes);
+        let mut gpu = load_pushed(&bytes, 100_003, in_layout(layout));
+        let (_, times) = gpu.staged_decode_step(3).unwrap();
+        gpu.truncate(0);
+        let layers = gpu.config().n_layers as u64;
+        let dispatches = |name: &str| {
+            times
+                .stages
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap()
+                .dispatches
+        };
+        assert_eq!(dispatches("attn_q_k_v"), 3 * layers, "{layout:?}");
+        assert_eq!(dispatches("ffn_gate_up"), layers, "{layout:?}");
+        for prompt in TINY_PROMPTS {
+            let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 24);
+            assert!(
+                steps >= 12,
                 "{layout:?} {prompt:?}: only {steps} steps before a near-tie"
             );
         }
@@ -286,6 +332,19 @@ fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
         };
         assert_eq!(s.submits, submits, "{}", s.name);
         assert!(s.seconds > 0.0, "{}", s.name);
+    }
+    // q, k and v are one stacked product, gate and up another; RoPE writes the KV cache, so
+    // attention is one dispatch.
+    let dispatches = |name: &str| {
+        times
+            .stages
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .dispatches
+    };
+    for stage in ["attn_q_k_v", "ffn_gate_up", "rope", "attention"] {
+        assert_eq!(dispatches(stage), layers, "{stage}");
     }
 }
 

@@ -15,12 +15,10 @@ use crate::sampler::Candidates;
 
 /// A prefill chunk's matrix products (prepared for its batch size).
 struct PrefillLayer {
-    q: PreparedGemm,
-    k: PreparedGemm,
-    v: PreparedGemm,
+    /// One GEMM where q, k and v are stacked, else three.
+    qkv: Vec<PreparedGemm>,
     o: PreparedGemm,
-    gate: PreparedGemm,
-    up: PreparedGemm,
+    gate_up: Vec<PreparedGemm>,
     down: PreparedGemm,
 }
 
@@ -255,14 +253,23 @@ impl GpuModel {
             let layers: Vec<PrefillLayer> = w
                 .layers
                 .iter()
-                .map(|lw| PrefillLayer {
-                    q: gemm(&lw.wq, &a.h, &a.q, false),
-                    k: gemm(&lw.wk, &a.h, &a.k, false),
-                    v: gemm(&lw.wv, &a.h, &a.v, false),
-                    o: gemm(&lw.wo, &a.att, &a.x, true),
-                    gate: gemm(&lw.gate, &a.h, &a.gate, false),
-                    up: gemm(&lw.up, &a.h, &a.up, false),
-                    down: gemm(&lw.down, &a.gate, &a.x, true),
+                .map(|lw| {
+                    let k = &self.kernels;
+                    PrefillLayer {
+                        qkv: lw
+                            .qkv
+                            .prepare_gemm(k, device, limits, &a.h, &[&a.q, &a.k, &a.v], n),
+                        o: gemm(&lw.wo, &a.att, &a.x, true),
+                        gate_up: lw.gate_up.prepare_gemm(
+                            k,
+                            device,
+                            limits,
+                            &a.h,
+                            &[&a.gate, &a.up],
+                            n,
+                        ),
+                        down: gemm(&lw.down, &a.gate, &a.x, true),
+                    }
                 })
                 .collect();
             let out = w.output();
@@ -298,28 +305,39 @@ impl GpuModel {
                 None => self.decode.embedding.encode(p),
             });
             for (l, lb) in self.layers.iter().enumerate() {
+                // The layer's products in order: q/k/v (1 or 3), o, gate/up (1 or 2), down.
                 let mm = |p: &mut wgpu::ComputePass<'_>, pick: usize| match &prefill {
                     Some((_, layers, _)) => {
                         let pl = &layers[l];
-                        [&pl.q, &pl.k, &pl.v, &pl.o, &pl.gate, &pl.up, &pl.down][pick].encode(p)
+                        match pick {
+                            0 => pl.qkv.iter().for_each(|g| g.encode(p)),
+                            1 => pl.o.encode(p),
+                            2 => pl.gate_up.iter().for_each(|g| g.encode(p)),
+                            _ => pl.down.encode(p),
+                        }
                     }
                     None => {
                         let dl = &self.decode.layers[l];
-                        [&dl.q, &dl.k, &dl.v, &dl.o, &dl.gate, &dl.up, &dl.down][pick].encode(p)
+                        match pick {
+                            0 => dl.qkv.iter().for_each(|g| g.encode(p)),
+                            1 => dl.o.encode(p),
+                            2 => dl.gate_up.iter().for_each(|g| g.encode(p)),
+                            _ => dl.down.encode(p),
+                        }
                     }
                 };
                 rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
-                rec.stage("attn_q_k_v", |p| (0..3).for_each(|pick| mm(p, pick)));
+                rec.stage("attn_q_k_v", |p| mm(p, 0));
                 // RoPE also writes the step's K and V rows into the cache.
                 rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
                 rec.stage("attention", |p| {
                     k.attention.encode_attend_into(p, &lb.attention, n)
                 });
-                rec.stage("attn_output", |p| mm(p, 3)); // x += Wo·att
+                rec.stage("attn_output", |p| mm(p, 1)); // x += Wo·att
                 rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.ffn_norm, n));
-                rec.stage("ffn_gate_up", |p| (4..6).for_each(|pick| mm(p, pick)));
+                rec.stage("ffn_gate_up", |p| mm(p, 2));
                 rec.stage("swiglu", |p| k.swiglu.encode_into(p, &self.swiglu, n));
-                rec.stage("ffn_down", |p| mm(p, 6)); // x += Wdown·swiglu
+                rec.stage("ffn_down", |p| mm(p, 3)); // x += Wdown·swiglu
             }
             if let Some(top_k) = readout {
                 rec.stage("rms_norm", |p| {

@@ -6,6 +6,7 @@
 //! factors) are gathered on the CPU until complete.
 
 use super::model::Kernels;
+use super::projections::{Projections, Stack, GATE_UP, QKV};
 use super::weights::{LayerWeights, ModelWeights};
 use super::{EngineError, GpuModel, LoadOptions};
 use crate::gguf::{GgmlType, GgufHeader, TensorInfo};
@@ -13,13 +14,25 @@ use crate::gpu::kernels::matmul::MatmulLayout;
 use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding};
 use crate::model::{tensors, Config, LayerTensor, ModelError};
 use crate::model::{TensorDestination, TensorRole, TensorStream};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 enum Sink {
     Matrix(GpuWeight),
+    /// Member `index` of a layer's stack (`projections.rs`), shared by its members' sinks.
+    Member {
+        stack: Rc<RefCell<Stack>>,
+        key: StackKey,
+        index: usize,
+    },
     F32(Vec<u8>),
 }
+
+/// A stack: its layer, and whether it is q/k/v (else gate/up).
+type StackKey = (usize, bool);
 
 /// Makes each matrix's GPU buffers when the plan is made and writes pieces into them, stored as
 /// the adapter's kernels read them.
@@ -30,6 +43,23 @@ struct GpuDestination {
     /// The matrices' weight types and the token embedding's, as the plan names them.
     matrix_types: Vec<GgmlType>,
     embedding_type: Option<GgmlType>,
+    /// The layers' stacks, as the plan names their members.
+    stacks: HashMap<StackKey, Rc<RefCell<Stack>>>,
+}
+
+/// The stack `name` is a member of, and its index there.
+fn stack_member(name: &str) -> Option<(StackKey, usize)> {
+    let (layer, kind) = LayerTensor::parse(name)?;
+    let qkv = QKV
+        .iter()
+        .position(|&t| t == kind)
+        .map(|i| ((layer, true), i));
+    qkv.or_else(|| {
+        GATE_UP
+            .iter()
+            .position(|&t| t == kind)
+            .map(|i| ((layer, false), i))
+    })
 }
 
 impl GpuDestination {
@@ -68,6 +98,24 @@ impl TensorDestination for GpuDestination {
                 if name == tensors::TOKEN_EMBD {
                     self.embedding_type = Some(info.ggml_type);
                 }
+                if let Some((key, index)) = stack_member(name) {
+                    let members = if key.1 { QKV.len() } else { GATE_UP.len() };
+                    let stack = self
+                        .stacks
+                        .entry(key)
+                        .or_insert_with(|| Rc::new(RefCell::new(Stack::new(members))))
+                        .clone();
+                    let layout = self.layout;
+                    stack.borrow_mut().name_member(
+                        &self.ctx.device,
+                        self.part_limit,
+                        index,
+                        name,
+                        info,
+                        |ty| WeightEncoding::for_weights(ty, layout),
+                    )?;
+                    return Ok(Sink::Member { stack, key, index });
+                }
                 let (cols, rows) = info.rows();
                 let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
                     return Err(EngineError::UnsupportedShape(format!(
@@ -94,6 +142,11 @@ impl TensorDestination for GpuDestination {
     fn write(&mut self, sink: &mut Sink, offset: u64, piece: &[u8]) -> Result<(), EngineError> {
         match sink {
             Sink::Matrix(w) => w.write_bytes(&self.ctx.queue, offset, piece)?,
+            Sink::Member { stack, index, .. } => {
+                stack
+                    .borrow_mut()
+                    .write(&self.ctx.queue, *index, offset, piece)?
+            }
             Sink::F32(v) => v.extend_from_slice(piece),
         }
         Ok(())
@@ -123,6 +176,7 @@ impl ModelLoader {
                 part_limit,
                 matrix_types: Vec::new(),
                 embedding_type: None,
+                stacks: HashMap::new(),
             },
             options,
             stream: TensorStream::new(file_len),
@@ -166,12 +220,16 @@ impl ModelLoader {
     pub fn finish(self) -> Result<GpuModel, EngineError> {
         let (config, sinks) = self.stream.finish()?;
         let device = &self.destination.ctx.device;
-        let mut matrices = std::collections::HashMap::new();
-        let mut vectors = std::collections::HashMap::new();
+        let mut matrices = HashMap::new();
+        let mut vectors = HashMap::new();
+        let mut stacks = HashMap::new();
         for (name, sink) in sinks {
             match sink {
                 Sink::Matrix(w) => {
                     matrices.insert(name, w);
+                }
+                Sink::Member { stack, key, .. } => {
+                    stacks.insert(key, stack);
                 }
                 Sink::F32(bytes) => {
                     let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -183,24 +241,25 @@ impl ModelLoader {
                 }
             }
         }
+        drop(self.destination.stacks);
         let missing = |name: &str| ModelError::Incomplete(format!("tensor {name} was not loaded"));
+        let mut take_stack = |key: StackKey| -> Result<Projections, EngineError> {
+            let what = if key.1 { "q/k/v" } else { "gate/up" };
+            let incomplete = || missing(&format!("{what} of layer {}", key.0));
+            let stack = stacks.remove(&key).ok_or_else(incomplete)?;
+            let stack = Rc::try_unwrap(stack)
+                .map_err(|_| incomplete())?
+                .into_inner();
+            Ok(stack.finish().ok_or_else(incomplete)?)
+        };
         let mut take_m = |name: &str| matrices.remove(name).ok_or_else(|| missing(name));
         let token_embd = take_m(tensors::TOKEN_EMBD)?;
         let output = take_m(tensors::OUTPUT).ok();
         let mut layers = Vec::with_capacity(config.n_layers);
         for l in 0..config.n_layers {
             let mut m = |t: LayerTensor| take_m(&t.name(l));
-            let (wq, wk, wv, wo) = (
-                m(LayerTensor::AttnQ)?,
-                m(LayerTensor::AttnK)?,
-                m(LayerTensor::AttnV)?,
-                m(LayerTensor::AttnOutput)?,
-            );
-            let (gate, up, down) = (
-                m(LayerTensor::FfnGate)?,
-                m(LayerTensor::FfnUp)?,
-                m(LayerTensor::FfnDown)?,
-            );
+            let (wo, down) = (m(LayerTensor::AttnOutput)?, m(LayerTensor::FfnDown)?);
+            let (qkv, gate_up) = (take_stack((l, true))?, take_stack((l, false))?);
             let mut v = |t: LayerTensor| {
                 let name = t.name(l);
                 vectors.remove(&name).ok_or_else(|| missing(&name))
@@ -208,12 +267,9 @@ impl ModelLoader {
             layers.push(LayerWeights {
                 attn_norm: v(LayerTensor::AttnNorm)?,
                 ffn_norm: v(LayerTensor::FfnNorm)?,
-                wq,
-                wk,
-                wv,
+                qkv,
                 wo,
-                gate,
-                up,
+                gate_up,
                 down,
             });
         }

@@ -6,6 +6,7 @@
 mod forward;
 mod loader;
 mod model;
+mod projections;
 mod step_recorder;
 mod weights;
 

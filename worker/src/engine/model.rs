@@ -54,12 +54,10 @@ pub(super) struct LayerBindings {
 
 /// One decode step's matrix products (batch of one), prepared once.
 pub(super) struct DecodeLayer {
-    pub q: PreparedGemv,
-    pub k: PreparedGemv,
-    pub v: PreparedGemv,
+    /// One GEMV where q, k and v are stacked, else three.
+    pub qkv: Vec<PreparedGemv>,
     pub o: PreparedGemv,
-    pub gate: PreparedGemv,
-    pub up: PreparedGemv,
+    pub gate_up: Vec<PreparedGemv>,
     pub down: PreparedGemv,
 }
 
@@ -296,12 +294,17 @@ impl GpuModel {
                 .layers
                 .iter()
                 .map(|lw| DecodeLayer {
-                    q: gemv(&lw.wq, &a.h, &a.q, false),
-                    k: gemv(&lw.wk, &a.h, &a.k, false),
-                    v: gemv(&lw.wv, &a.h, &a.v, false),
+                    qkv: lw
+                        .qkv
+                        .prepare_gemv(&kernels, device, limits, &a.h, &[&a.q, &a.k, &a.v]),
                     o: gemv(&lw.wo, &a.att, &a.x, true),
-                    gate: gemv(&lw.gate, &a.h, &a.gate, false),
-                    up: gemv(&lw.up, &a.h, &a.up, false),
+                    gate_up: lw.gate_up.prepare_gemv(
+                        &kernels,
+                        device,
+                        limits,
+                        &a.h,
+                        &[&a.gate, &a.up],
+                    ),
                     down: gemv(&lw.down, &a.gate, &a.x, true),
                 })
                 .collect(),

@@ -1,18 +1,18 @@
 //! The model's tensors on the GPU: quantized matrices as [`GpuWeight`]s (split by rows where a
 //! binding is too small), norms and RoPE factors as plain f32 storage buffers.
 
+use super::projections::Projections;
 use crate::gpu::GpuWeight;
 
 /// One transformer block's tensors.
 pub struct LayerWeights {
     pub attn_norm: wgpu::Buffer,
-    pub wq: GpuWeight,
-    pub wk: GpuWeight,
-    pub wv: GpuWeight,
+    /// q, k and v (stacked where they can be: see `projections.rs`).
+    pub qkv: Projections,
     pub wo: GpuWeight,
     pub ffn_norm: wgpu::Buffer,
-    pub gate: GpuWeight,
-    pub up: GpuWeight,
+    /// gate and up.
+    pub gate_up: Projections,
     pub down: GpuWeight,
 }
 
@@ -58,10 +58,12 @@ impl ModelWeights {
     pub fn matrices(&self) -> impl Iterator<Item = &GpuWeight> {
         std::iter::once(&self.token_embd)
             .chain(self.output.as_ref())
-            .chain(
-                self.layers
-                    .iter()
-                    .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down]),
-            )
+            .chain(self.layers.iter().flat_map(|l| {
+                l.qkv
+                    .matrices()
+                    .chain([&l.wo])
+                    .chain(l.gate_up.matrices())
+                    .chain([&l.down])
+            }))
     }
 }

@@ -9,7 +9,9 @@ mod weights;
 pub use context::{GpuContext, GpuError};
 pub use readback::{read_buffer, read_mapped, wait_idle};
 pub use weight_encoding::WeightEncoding;
-pub use weights::{max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES};
+pub use weights::{
+    max_part_bytes, GpuWeight, WeightError, WeightPart, GPU_WEIGHT_TYPES, QUAD_ROWS,
+};
 
 #[cfg(test)]
 pub(crate) mod test_support;

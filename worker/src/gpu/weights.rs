@@ -885,7 +885,7 @@ mod tests {
                 label: None,
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
-        let pipeline = row_quad_pipeline(&gpu.device, &module, "round trip");
+        let pipeline = row_quad_pipeline(&gpu.device, &module, "round trip", 1);
         let quads = rows.div_ceil(QUAD_ROWS);
         let out_bytes = u64::from(quads * QUAD_ROWS * words) * 4;
         let storage = |size| {

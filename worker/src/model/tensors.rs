@@ -55,6 +55,15 @@ impl LayerTensor {
         format!("blk.{layer}.{}.weight", self.suffix())
     }
 
+    /// The layer and kind a [`Self::name`] names.
+    pub fn parse(name: &str) -> Option<(usize, LayerTensor)> {
+        let rest = name.strip_prefix("blk.")?.strip_suffix(".weight")?;
+        let (layer, suffix) = rest.split_once('.')?;
+        let layer = layer.parse().ok()?;
+        let kind = Self::ALL.into_iter().find(|t| t.suffix() == suffix)?;
+        Some((layer, kind))
+    }
+
     /// GGUF dims (`ne[0]`, the row length, first) this tensor must have.
     pub fn dims(self, c: &Config) -> Vec<u64> {
         let (dim, ffn) = (c.dim as u64, c.ffn_dim as u64);

@@ -38,7 +38,7 @@ impl Embedding {
         Ok(Self {
             ty,
             encoding,
-            pipeline: weight_pipeline(device, "embedding", SKELETON, ty, encoding)?,
+            pipeline: weight_pipeline(device, "embedding", SKELETON, ty, encoding, 1)?,
         })
     }
 
@@ -75,6 +75,7 @@ impl Embedding {
             table,
             ids,
             out,
+            &[],
             |part| {
                 (
                     vec![n_tokens, table.cols(), part.first_row, part.rows],

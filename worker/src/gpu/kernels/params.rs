@@ -124,12 +124,14 @@ pub(crate) fn params_buffer_for_tests(device: &wgpu::Device, values: &[u32]) -> 
 
 /// A compute pipeline for a kernel reading a weight part in row quads (`matmul/row_quads.wgsl`):
 /// binding 0 the part's `rgba32float` texture, 1 a read-only and 2 a read-write storage buffer,
-/// 3 the parameters, 4 a non-filtering sampler. The layout is spelled out because one derived
-/// from the shader would ask for a filterable texture, which `rgba32float` is not.
+/// 3 the parameters, 4 a non-filtering sampler, and with `outputs` > 1 more read-write storage
+/// buffers from binding 5 (a matrix product's other outputs). The layout is spelled out because
+/// one derived from the shader would ask for a filterable texture, which `rgba32float` is not.
 pub(crate) fn row_quad_pipeline(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
     label: &str,
+    outputs: u32,
 ) -> wgpu::ComputePipeline {
     let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
         binding,
@@ -142,32 +144,34 @@ pub(crate) fn row_quad_pipeline(
         has_dynamic_offset: false,
         min_binding_size: None,
     };
+    let mut entries = vec![
+        entry(
+            0,
+            wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+        ),
+        entry(1, storage(true)),
+        entry(2, storage(false)),
+        entry(
+            3,
+            wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+        ),
+        entry(
+            4,
+            wgpu::BindingType::Sampler(wgpu::SamplerBindingType::NonFiltering),
+        ),
+    ];
+    entries.extend((1..outputs).map(|i| entry(4 + i, storage(false))));
     let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(label),
-        entries: &[
-            entry(
-                0,
-                wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
-                },
-            ),
-            entry(1, storage(true)),
-            entry(2, storage(false)),
-            entry(
-                3,
-                wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-            ),
-            entry(
-                4,
-                wgpu::BindingType::Sampler(wgpu::SamplerBindingType::NonFiltering),
-            ),
-        ],
+        entries: &entries,
     });
     let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(label),

@@ -1,7 +1,10 @@
 //! GEMM for prefill: `Y = X·Wᵀ` (X is `n_tokens × cols`, Y is `n_tokens × rows`, row-major),
 //! with `W` in its GGUF encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedKernel};
+use super::{
+    spare_outputs, weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline,
+    StackedOutputs, TypedKernel, MATMUL_OUTPUTS,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
 use crate::gpu::{GpuWeight, WeightEncoding};
@@ -62,6 +65,8 @@ pub struct Gemm {
     ty: GgmlType,
     encoding: WeightEncoding,
     kernel: MatmulPipeline,
+    /// Bound as the outputs a single matrix does not have.
+    spare: [wgpu::Buffer; 2],
 }
 
 /// One GEMM with its bind groups made: record it any number of times with [`Self::encode`].
@@ -83,7 +88,14 @@ impl Gemm {
         let encoding = WeightEncoding::for_weights(ty, layout);
         let generic = || {
             Ok(MatmulPipeline {
-                pipeline: weight_pipeline(device, "gemm", skeleton(layout), ty, encoding)?,
+                pipeline: weight_pipeline(
+                    device,
+                    "gemm",
+                    skeleton(layout),
+                    ty,
+                    encoding,
+                    MATMUL_OUTPUTS,
+                )?,
                 rows_per_workgroup: ROWS_PER_TILE,
                 tokens_per_workgroup: TOKENS_PER_TILE,
             })
@@ -92,6 +104,7 @@ impl Gemm {
             ty,
             encoding,
             kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_kernel, generic)?,
+            spare: spare_outputs(device),
         })
     }
 
@@ -112,10 +125,28 @@ impl Gemm {
         n_tokens: u32,
         accumulate: bool,
     ) -> PreparedGemm {
+        let outputs = StackedOutputs::single(y, w.rows());
+        self.prepare_stacked(device, limits, w, x, &outputs, n_tokens, accumulate)
+    }
+
+    /// [`Self::prepare`] for a stack of matrices in one tensor (engine/weights.rs): each
+    /// member's rows go to its own buffer, `n_tokens × member rows` row-major.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare_stacked(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        outputs: &StackedOutputs<'_>,
+        n_tokens: u32,
+        accumulate: bool,
+    ) -> PreparedGemm {
         assert_eq!(w.ty(), self.ty, "{}: GEMM pipeline type", w.name());
         assert_eq!(w.encoding(), self.encoding, "{}: GEMM encoding", w.name());
+        let (splits, buffers) = outputs.bind(w, &self.spare);
         debug_assert!(x.size() >= 4 * n_tokens as u64 * w.cols() as u64);
-        debug_assert!(y.size() >= 4 * n_tokens as u64 * w.rows() as u64);
+        debug_assert!(buffers[0].size() >= 4 * n_tokens as u64 * splits[0] as u64);
         let k = &self.kernel;
         let (pipeline, rows_per_tile, tokens_per_tile) =
             (&k.pipeline, k.rows_per_workgroup, k.tokens_per_workgroup);
@@ -127,7 +158,8 @@ impl Gemm {
             "gemm params",
             w,
             x,
-            y,
+            buffers[0],
+            &buffers[1..],
             |part| {
                 let row_tiles = part.rows.div_ceil(rows_per_tile);
                 let params = vec![
@@ -138,6 +170,10 @@ impl Gemm {
                     n_tokens,
                     w.rows(),
                     row_tiles,
+                    splits[0],
+                    splits[1],
+                    0,
+                    0,
                     0,
                 ];
                 (params, row_tiles * token_tiles)
@@ -187,6 +223,7 @@ pub fn gemm_cpu(
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
+    use super::super::StackedOutputs;
     use super::*;
     use crate::gpu::test_support::gpu;
     use crate::gpu::GPU_WEIGHT_TYPES;
@@ -246,6 +283,68 @@ mod tests {
             assert_dots_close(&what, &got, &want, &scale);
         }
         parts
+    }
+
+    /// Stacked matrices (gate and up as one tensor) write each member's rows to its own
+    /// buffer, token by token, in every layout, across parts that split members.
+    #[test]
+    fn stacked_matrices_write_each_members_rows_to_its_buffer() {
+        let gpu = gpu();
+        let n = 5usize;
+        for (ty, members, cols, max_part) in [
+            (GgmlType::Q8_0, vec![40u32, 24, 32], 576u32, 48 * 1024u64),
+            (GgmlType::Q6K, vec![72, 40], 512, 32 * 1024),
+            (GgmlType::F32, vec![12, 8], 256, u64::MAX),
+        ] {
+            let c = cols as usize;
+            let weights: Vec<Vec<u8>> = members
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| random_weight(ty, r as usize, c, 80 + i as u64))
+                .collect();
+            let rows: u32 = members.iter().sum();
+            let x = random_f32(n * c, 12);
+            let xb = storage_f32(&x);
+            for layout in MatmulLayout::ALL {
+                let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
+                let w = upload(ty, layout, rows, cols, &weights.concat(), max_part);
+                let outputs: Vec<wgpu::Buffer> = members
+                    .iter()
+                    .map(|&r| output_buffer(n * r as usize))
+                    .collect();
+                let pairs: Vec<(&wgpu::Buffer, u32)> =
+                    outputs.iter().zip(members.iter().copied()).collect();
+                let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();
+                let prepared = kernel.prepare_stacked(
+                    &gpu.device,
+                    &gpu.limits,
+                    &w,
+                    &xb,
+                    &StackedOutputs::new(&pairs),
+                    n as u32,
+                    false,
+                );
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                in_pass(&mut encoder, "stacked", |pass| prepared.encode(pass));
+                gpu.queue.submit([encoder.finish()]);
+                for (i, ((bytes, &r), out)) in
+                    weights.iter().zip(&members).zip(&outputs).enumerate()
+                {
+                    let r = r as usize;
+                    let want = gemm_cpu(ty, bytes, r, c, &x, n).unwrap();
+                    let scale: Vec<f32> = x
+                        .chunks_exact(c)
+                        .flat_map(|xt| abs_dots(ty, bytes, c, xt))
+                        .collect();
+                    let got = read_f32(out, n * r);
+                    let what = format!(
+                        "{layout:?} {ty} member {i} of {members:?}, {} parts",
+                        w.parts().len()
+                    );
+                    assert_dots_close(&what, &got, &want, &scale);
+                }
+            }
+        }
     }
 
     #[test]

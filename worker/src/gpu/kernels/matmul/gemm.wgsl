@@ -69,24 +69,6 @@ fn main(
     }
 
     let r = r0 + lr;
-    if (r < p.rows) {
-        let col = p.row_offset + r;
-        let ta = t0 + tk;
-        if (ta < p.n_tokens) {
-            let i = ta * p.y_stride + col;
-            var v = acc0;
-            if (p.accumulate != 0u) {
-                v += Y[i];
-            }
-            Y[i] = v;
-        }
-        if (ta + 1u < p.n_tokens) {
-            let i = (ta + 1u) * p.y_stride + col;
-            var v = acc1;
-            if (p.accumulate != 0u) {
-                v += Y[i];
-            }
-            Y[i] = v;
-        }
-    }
+    store_y(t0 + tk, r, acc0);
+    store_y(t0 + tk + 1u, r, acc1);
 }

@@ -42,13 +42,7 @@ fn main(
         }
     }
 
-    let col = p.row_offset + r;
     for (var t = 0u; t < nt; t++) {
-        let i = (t0 + t) * p.y_stride + col;
-        var v = acc[t].x + acc[t].y + acc[t].z + acc[t].w;
-        if (p.accumulate != 0u) {
-            v += Y[i];
-        }
-        Y[i] = v;
+        store_y(t0 + t, r, acc[t].x + acc[t].y + acc[t].z + acc[t].w);
     }
 }

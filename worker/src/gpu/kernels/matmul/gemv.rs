@@ -1,9 +1,13 @@
 //! GEMV for decode: `y = W·x` (or `y += W·x`, the residual add fused) with `W` in its GGUF
 //! encoding.
 
-use super::{weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline, TypedKernel};
+use super::{
+    source_pipeline, spare_outputs, weight_pipeline, Dispatches, KernelError, MatmulLayout,
+    MatmulPipeline, StackedOutputs, TypedKernel, MATMUL_OUTPUTS,
+};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
+use crate::gpu::kernels::params::with_const;
 use crate::gpu::{GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
@@ -87,11 +91,41 @@ pub struct GemvOptions {
     pub y_offset: u32,
 }
 
+/// Tensors with fewer rows take the typed software kernels' 16-row variant.
+const FEW_ROWS: u32 = 1024;
+
+/// A typed software kernel's source with 16 rows an invocation instead of 32: the lines marked
+/// `// 32 rows` dropped, and half the rows a workgroup.
+fn sixteen_rows(kernel: &TypedKernel) -> Option<(String, u32)> {
+    if !kernel.source.contains("// 32 rows") {
+        return None;
+    }
+    let source: String = kernel
+        .source
+        .lines()
+        .filter(|line| !line.trim_end().ends_with("// 32 rows"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let source = with_const(
+        &source,
+        "typed GEMV",
+        "const ROWS: u32 = 32u;",
+        "const ROWS: u32 = 16u;",
+    );
+    Some((source, kernel.rows_per_workgroup / 2))
+}
+
 /// The GEMV pipeline for one weight type.
 pub struct Gemv {
     ty: GgmlType,
     encoding: WeightEncoding,
     kernel: MatmulPipeline,
+    /// For tensors of fewer than [`FEW_ROWS`] rows on software adapters: 16 rows an invocation,
+    /// so that a 576-row matrix spreads over 9 workgroups rather than 5 (SwiftShader runs a
+    /// workgroup on one core).
+    few_rows: Option<MatmulPipeline>,
+    /// Bound as the outputs a single matrix does not have.
+    spare: [wgpu::Buffer; 2],
 }
 
 /// One GEMV with its bind groups made: record it any number of times with [`Self::encode`].
@@ -114,15 +148,38 @@ impl Gemv {
         let encoding = WeightEncoding::for_weights(ty, layout);
         let generic = || {
             Ok(MatmulPipeline {
-                pipeline: weight_pipeline(device, "gemv", skeleton(layout), ty, encoding)?,
+                pipeline: weight_pipeline(
+                    device,
+                    "gemv",
+                    skeleton(layout),
+                    ty,
+                    encoding,
+                    MATMUL_OUTPUTS,
+                )?,
                 rows_per_workgroup: rows_per_workgroup(layout),
                 tokens_per_workgroup: 1,
             })
         };
+        let few_rows = typed_kernel(ty, layout)
+            .as_ref()
+            .and_then(sixteen_rows)
+            .map(|(source, rows_per_workgroup)| MatmulPipeline {
+                pipeline: source_pipeline(
+                    device,
+                    &format!("gemv 16 rows {ty}"),
+                    &source,
+                    true,
+                    MATMUL_OUTPUTS,
+                ),
+                rows_per_workgroup,
+                tokens_per_workgroup: 1,
+            });
         Ok(Self {
             ty,
             encoding,
             kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, generic)?,
+            few_rows,
+            spare: spare_outputs(device),
         })
     }
 
@@ -141,12 +198,31 @@ impl Gemv {
         y: &wgpu::Buffer,
         options: GemvOptions,
     ) -> PreparedGemv {
+        let outputs = StackedOutputs::single(y, w.rows());
+        self.prepare_stacked(device, limits, w, x, &outputs, options)
+    }
+
+    /// [`Self::prepare`] for a stack of matrices in one tensor (engine/weights.rs): each
+    /// member's rows go to its own buffer (`options.y_offset` applies to the first).
+    pub fn prepare_stacked(
+        &self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        outputs: &StackedOutputs<'_>,
+        options: GemvOptions,
+    ) -> PreparedGemv {
         assert_eq!(w.ty(), self.ty, "{}: GEMV pipeline type", w.name());
         assert_eq!(w.encoding(), self.encoding, "{}: GEMV encoding", w.name());
+        let (splits, buffers) = outputs.bind(w, &self.spare);
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
-        debug_assert!(y.size() >= 4 * (options.y_offset as u64 + w.rows() as u64));
-        let (pipeline, rows_per_workgroup) =
-            (&self.kernel.pipeline, self.kernel.rows_per_workgroup);
+        debug_assert!(buffers[0].size() >= 4 * (options.y_offset as u64 + splits[0] as u64));
+        let kernel = match &self.few_rows {
+            Some(few) if w.rows() < FEW_ROWS => few,
+            _ => &self.kernel,
+        };
+        let (pipeline, rows_per_workgroup) = (&kernel.pipeline, kernel.rows_per_workgroup);
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,
@@ -154,7 +230,8 @@ impl Gemv {
             "gemv params",
             w,
             x,
-            y,
+            buffers[0],
+            &buffers[1..],
             |part| {
                 let params = vec![
                     part.rows,
@@ -163,8 +240,8 @@ impl Gemv {
                     options.accumulate as u32,
                     options.x_offset,
                     options.y_offset,
-                    0,
-                    0,
+                    splits[0],
+                    splits[1],
                 ];
                 (params, part.rows.div_ceil(rows_per_workgroup))
             },
@@ -206,6 +283,7 @@ pub fn gemv_cpu(
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
+    use super::super::StackedOutputs;
     use super::*;
     use crate::gpu::test_support::gpu;
     use crate::gpu::GPU_WEIGHT_TYPES;
@@ -275,6 +353,61 @@ mod tests {
         parts
     }
 
+    /// Stacked matrices (q, k and v as one tensor) write each member's rows to its own buffer,
+    /// in every layout, across parts that split members.
+    #[test]
+    fn stacked_matrices_write_each_members_rows_to_its_buffer() {
+        let gpu = gpu();
+        for (ty, members, cols, max_part) in [
+            (GgmlType::Q8_0, vec![40u32, 24, 32], 576u32, 48 * 1024u64),
+            (GgmlType::Q6K, vec![72, 40], 512, 32 * 1024),
+            (GgmlType::F16, vec![8, 4, 4], 256, u64::MAX),
+        ] {
+            let cols_us = cols as usize;
+            let weights: Vec<Vec<u8>> = members
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| random_weight(ty, r as usize, cols_us, 70 + i as u64))
+                .collect();
+            let stacked: Vec<u8> = weights.concat();
+            let rows: u32 = members.iter().sum();
+            let x = random_f32(cols_us, 11);
+            let xb = storage_f32(&x);
+            for layout in MatmulLayout::ALL {
+                let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
+                let w = upload(ty, layout, rows, cols, &stacked, max_part);
+                let outputs: Vec<wgpu::Buffer> =
+                    members.iter().map(|&r| output_buffer(r as usize)).collect();
+                let pairs: Vec<(&wgpu::Buffer, u32)> =
+                    outputs.iter().zip(members.iter().copied()).collect();
+                let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+                let prepared = kernel.prepare_stacked(
+                    &gpu.device,
+                    &gpu.limits,
+                    &w,
+                    &xb,
+                    &StackedOutputs::new(&pairs),
+                    GemvOptions::default(),
+                );
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                in_pass(&mut encoder, "stacked", |pass| prepared.encode(pass));
+                gpu.queue.submit([encoder.finish()]);
+                for (i, ((bytes, &r), out)) in
+                    weights.iter().zip(&members).zip(&outputs).enumerate()
+                {
+                    let want = gemv_cpu(ty, bytes, r as usize, cols_us, &x).unwrap();
+                    let scale = abs_dots(ty, bytes, cols_us, &x);
+                    let got = read_f32(out, r as usize);
+                    let what = format!(
+                        "{layout:?} {ty} member {i} of {members:?}, {} parts",
+                        w.parts().len()
+                    );
+                    assert_dots_close(&what, &got, &want, &scale);
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_type_at_2048_columns_with_a_partial_workgroup() {
         for ty in GPU_WEIGHT_TYPES {
@@ -334,10 +467,13 @@ mod tests {
     #[test]
     fn typed_kernels_at_model_shapes_with_the_residual_add() {
         // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
-        // pairs), split so that parts start mid-matrix; rows not a multiple of 8.
+        // pairs), split so that parts start mid-matrix; rows not a multiple of 8. Past
+        // FEW_ROWS rows the software kernels take 32 rows an invocation, below it 16.
         for (ty, rows, cols, max_part) in [
             (GgmlType::Q6K, 93, 1536, 96 * 1024),
             (GgmlType::Q8_0, 101, 576, 40 * 1024),
+            (GgmlType::Q6K, FEW_ROWS + 83, 512, 256 * 1024),
+            (GgmlType::Q8_0, FEW_ROWS + 6, 576, 256 * 1024),
         ] {
             let parts = check(Case {
                 accumulate: true,

@@ -29,10 +29,5 @@ fn main(
             acc += w[0] * x4(xi) + w[1] * x4(xi + 4u) + w[2] * x4(xi + 8u) + w[3] * x4(xi + 12u);
         }
     }
-    var v = acc.x + acc.y + acc.z + acc.w;
-    let yi = p.y_offset + p.row_offset + row;
-    if (p.accumulate != 0u) {
-        v += y[yi];
-    }
-    y[yi] = v;
+    store_y(row, acc.x + acc.y + acc.z + acc.w);
 }

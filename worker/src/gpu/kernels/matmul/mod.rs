@@ -80,13 +80,15 @@ pub enum KernelError {
     UnsupportedType(GgmlType),
 }
 
-/// Builds the compute pipeline of `skeleton` for weights of type `ty` stored in `encoding`.
+/// Builds the compute pipeline of `skeleton` for weights of type `ty` stored in `encoding`, with
+/// `outputs` read-write buffers (see [`source_pipeline`]).
 pub(crate) fn weight_pipeline(
     device: &wgpu::Device,
     label: &str,
     skeleton: &str,
     ty: GgmlType,
     encoding: WeightEncoding,
+    outputs: u32,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let snippet = dequant_snippet(ty, encoding).ok_or(KernelError::UnsupportedType(ty))?;
     let common = if encoding.is_row_quads() {
@@ -100,27 +102,34 @@ pub(crate) fn weight_pipeline(
         &format!("{label} {ty}"),
         &source,
         encoding.is_row_quads(),
+        outputs,
     ))
 }
 
 /// Builds the compute pipeline of a complete WGSL source (entry point `main`), whose weight
-/// part is in row quads (`row_quads.wgsl`) or a buffer.
+/// part is in row quads (`row_quads.wgsl`) or a buffer, and which writes `outputs` buffers
+/// (binding 2, then 5, 6: a matrix product's three, the embedding lookup's one).
 pub(crate) fn source_pipeline(
     device: &wgpu::Device,
     label: &str,
     source: &str,
     row_quads: bool,
+    outputs: u32,
 ) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
     if row_quads {
-        row_quad_pipeline(device, &module, label)
+        row_quad_pipeline(device, &module, label, outputs)
     } else {
         compute_pipeline(device, &module, label, "main")
     }
 }
+
+/// Output buffers every matrix product binds (gemv_io.wgsl, gemm_io.wgsl): y and the stacked
+/// members' y1, y2.
+pub(crate) const MATMUL_OUTPUTS: u32 = 3;
 
 /// A matrix product written for one weight type and layout: on software adapters, where the
 /// generic `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and
@@ -164,6 +173,7 @@ impl MatmulPipeline {
                     &format!("{label} {layout:?} {ty}"),
                     kernel.source,
                     kernel.row_quads,
+                    MATMUL_OUTPUTS,
                 ),
                 rows_per_workgroup: kernel.rows_per_workgroup,
                 tokens_per_workgroup: kernel.tokens_per_workgroup,
@@ -171,6 +181,64 @@ impl MatmulPipeline {
             None => generic(),
         }
     }
+}
+
+/// Where a matrix product writes: one buffer, or for a stack of matrices in one tensor
+/// (engine/weights.rs) each member's buffer and rows, in stack order.
+pub struct StackedOutputs<'a> {
+    members: Vec<(&'a wgpu::Buffer, u32)>,
+}
+
+impl<'a> StackedOutputs<'a> {
+    /// All `rows` rows to `y`.
+    pub fn single(y: &'a wgpu::Buffer, rows: u32) -> Self {
+        Self::new(&[(y, rows)])
+    }
+
+    /// One to three members: (buffer, rows) each.
+    pub fn new(members: &[(&'a wgpu::Buffer, u32)]) -> Self {
+        assert!(
+            (1..=MATMUL_OUTPUTS as usize).contains(&members.len()),
+            "a stack of {} matrices",
+            members.len()
+        );
+        Self {
+            members: members.to_vec(),
+        }
+    }
+
+    /// The first rows written to the second and third buffers (split1, split2 in
+    /// gemv_io.wgsl), and the three buffers to bind (`spare` ones where a member is absent).
+    fn bind<'b>(
+        &'b self,
+        w: &GpuWeight,
+        spare: &'b [wgpu::Buffer; 2],
+    ) -> ([u32; 2], [&'b wgpu::Buffer; 3]) {
+        let rows: u32 = self.members.iter().map(|m| m.1).sum();
+        assert_eq!(rows, w.rows(), "{}: the stack's rows", w.name());
+        let member = |i: usize| self.members.get(i);
+        let split1 = self.members[0].1;
+        let split2 = split1 + member(1).map_or(0, |m| m.1);
+        let buffers = [
+            self.members[0].0,
+            member(1).map_or(&spare[0], |m| m.0),
+            member(2).map_or(&spare[1], |m| m.0),
+        ];
+        ([split1, split2], buffers)
+    }
+}
+
+/// Two small buffers a matrix product binds for the outputs a single matrix does not have (the
+/// kernels never write them: WebGPU forbids binding one buffer twice where either is written).
+pub(crate) fn spare_outputs(device: &wgpu::Device) -> [wgpu::Buffer; 2] {
+    [0, 1].map(|i| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("spare output {i}")),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    })
 }
 
 /// A small uniform buffer of u32 parameters.
@@ -189,9 +257,9 @@ pub(crate) struct Dispatches {
 }
 
 impl Dispatches {
-    /// One dispatch per part of `w`, binding (part, `a`, `b`, parameters): `setup` gives each
-    /// part's u32 parameters and how many workgroups it needs (spread over a 2-D grid when
-    /// that exceeds the per-dimension limit).
+    /// One dispatch per part of `w`, binding (part, `a`, `b`, parameters) and `more` from
+    /// binding 5 on: `setup` gives each part's u32 parameters and how many workgroups it needs
+    /// (spread over a 2-D grid when that exceeds the per-dimension limit).
     #[allow(clippy::too_many_arguments)]
     pub fn over_parts(
         device: &wgpu::Device,
@@ -201,6 +269,7 @@ impl Dispatches {
         w: &GpuWeight,
         a: &wgpu::Buffer,
         b: &wgpu::Buffer,
+        more: &[&wgpu::Buffer],
         setup: impl Fn(&WeightPart) -> (Vec<u32>, u32),
     ) -> Self {
         let sampler = w.encoding().is_row_quads().then(|| {
@@ -239,6 +308,12 @@ impl Dispatches {
                         resource: wgpu::BindingResource::Sampler(sampler),
                     });
                 }
+                entries.extend(more.iter().zip(5..).map(|(buffer, binding)| {
+                    wgpu::BindGroupEntry {
+                        binding,
+                        resource: buffer.as_entire_binding(),
+                    }
+                }));
                 let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(w.name()),
                     layout: &pipeline.get_bind_group_layout(0),
