@@ -2,12 +2,11 @@
 //! encoding.
 
 use super::{
-    source_pipeline, spare_outputs, weight_pipeline, Dispatches, KernelError, MatmulLayout,
-    MatmulPipeline, StackedOutputs, TypedKernel, MATMUL_OUTPUTS,
+    spare_outputs, weight_pipeline, Dispatches, KernelError, MatmulLayout, MatmulPipeline,
+    StackedOutputs, TypedKernel, MATMUL_OUTPUTS,
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::kernels::params::with_const;
 use crate::gpu::{GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
@@ -91,39 +90,11 @@ pub struct GemvOptions {
     pub y_offset: u32,
 }
 
-/// Tensors with fewer rows take the typed software kernels' 16-row variant.
-const FEW_ROWS: u32 = 1024;
-
-/// A typed software kernel's source with 16 rows an invocation instead of 32: the lines marked
-/// `// 32 rows` dropped, and half the rows a workgroup.
-fn sixteen_rows(kernel: &TypedKernel) -> Option<(String, u32)> {
-    if !kernel.source.contains("// 32 rows") {
-        return None;
-    }
-    let source: String = kernel
-        .source
-        .lines()
-        .filter(|line| !line.trim_end().ends_with("// 32 rows"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let source = with_const(
-        &source,
-        "typed GEMV",
-        "const ROWS: u32 = 32u;",
-        "const ROWS: u32 = 16u;",
-    );
-    Some((source, kernel.rows_per_workgroup / 2))
-}
-
 /// The GEMV pipeline for one weight type.
 pub struct Gemv {
     ty: GgmlType,
     encoding: WeightEncoding,
     kernel: MatmulPipeline,
-    /// For tensors of fewer than [`FEW_ROWS`] rows on software adapters: 16 rows an invocation,
-    /// so that a 576-row matrix spreads over 9 workgroups rather than 5 (SwiftShader runs a
-    /// workgroup on one core).
-    few_rows: Option<MatmulPipeline>,
     /// Bound as the outputs a single matrix does not have.
     spare: [wgpu::Buffer; 2],
 }
@@ -160,25 +131,10 @@ impl Gemv {
                 tokens_per_workgroup: 1,
             })
         };
-        let few_rows = typed_kernel(ty, layout)
-            .as_ref()
-            .and_then(sixteen_rows)
-            .map(|(source, rows_per_workgroup)| MatmulPipeline {
-                pipeline: source_pipeline(
-                    device,
-                    &format!("gemv 16 rows {ty}"),
-                    &source,
-                    true,
-                    MATMUL_OUTPUTS,
-                ),
-                rows_per_workgroup,
-                tokens_per_workgroup: 1,
-            });
         Ok(Self {
             ty,
             encoding,
             kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, generic)?,
-            few_rows,
             spare: spare_outputs(device),
         })
     }
@@ -218,11 +174,8 @@ impl Gemv {
         let (splits, buffers) = outputs.bind(w, &self.spare);
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(buffers[0].size() >= 4 * (options.y_offset as u64 + splits[0] as u64));
-        let kernel = match &self.few_rows {
-            Some(few) if w.rows() < FEW_ROWS => few,
-            _ => &self.kernel,
-        };
-        let (pipeline, rows_per_workgroup) = (&kernel.pipeline, kernel.rows_per_workgroup);
+        let (pipeline, rows_per_workgroup) =
+            (&self.kernel.pipeline, self.kernel.rows_per_workgroup);
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,
@@ -467,13 +420,13 @@ mod tests {
     #[test]
     fn typed_kernels_at_model_shapes_with_the_residual_add() {
         // SmolLM2's ffn_down (Q6_K, 6 blocks a row) and attention projections (Q8_0, 9 block
-        // pairs), split so that parts start mid-matrix; rows not a multiple of 8. Past
-        // FEW_ROWS rows the software kernels take 32 rows an invocation, below it 16.
+        // pairs), split so that parts start mid-matrix; rows not a multiple of 8; tensors of
+        // more rows than one software workgroup's 128.
         for (ty, rows, cols, max_part) in [
             (GgmlType::Q6K, 93, 1536, 96 * 1024),
             (GgmlType::Q8_0, 101, 576, 40 * 1024),
-            (GgmlType::Q6K, FEW_ROWS + 83, 512, 256 * 1024),
-            (GgmlType::Q8_0, FEW_ROWS + 6, 576, 256 * 1024),
+            (GgmlType::Q6K, 1107, 512, 256 * 1024),
+            (GgmlType::Q8_0, 1030, 576, 256 * 1024),
         ] {
             let parts = check(Case {
                 accumulate: true,

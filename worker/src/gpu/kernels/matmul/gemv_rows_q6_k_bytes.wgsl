@@ -10,8 +10,6 @@
 // 128, so no sign trick) and the −32 offset is applied once per sub-block as 32·Σx.
 
 const WG: u32 = 4u;
-// Rows an invocation computes: 32, or 16 where gemv.rs drops the lines marked `// 32 rows`
-// (for matrices of few rows, whose 32-row workgroups would leave a CPU's cores idle).
 const ROWS: u32 = 32u;
 const BLOCK_WORDS: u32 = 80u;
 
@@ -28,15 +26,15 @@ fn main(
     start_weights();
     let row_words = p.cols / 256u * BLOCK_WORDS;
     let lo = rows16(first, p.rows);
-    let hi = rows16(first + 16u, p.rows); // 32 rows
+    let hi = rows16(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
     var acc_d = vec4<f32>(0.0);
-    var acc_e = vec4<f32>(0.0); // 32 rows
-    var acc_f = vec4<f32>(0.0); // 32 rows
-    var acc_g = vec4<f32>(0.0); // 32 rows
-    var acc_h = vec4<f32>(0.0); // 32 rows
+    var acc_e = vec4<f32>(0.0);
+    var acc_f = vec4<f32>(0.0);
+    var acc_g = vec4<f32>(0.0);
+    var acc_h = vec4<f32>(0.0);
     var xb = p.x_offset;
     for (var o = 0u; o < row_words; o += BLOCK_WORDS) {
         for (var s = 0u; s < 16u; s++) {
@@ -44,10 +42,10 @@ fn main(
             var sb = vec4<f32>(0.0);
             var sc = vec4<f32>(0.0);
             var sd = vec4<f32>(0.0);
-            var se = vec4<f32>(0.0); // 32 rows
-            var sf = vec4<f32>(0.0); // 32 rows
-            var sg = vec4<f32>(0.0); // 32 rows
-            var sh = vec4<f32>(0.0); // 32 rows
+            var se = vec4<f32>(0.0);
+            var sf = vec4<f32>(0.0);
+            var sg = vec4<f32>(0.0);
+            var sh = vec4<f32>(0.0);
             var xsum = vec4<f32>(0.0);
             for (var j = 0u; j < 4u; j++) {
                 let xr = x4(xb + 16u * s + 4u * j);
@@ -58,10 +56,10 @@ fn main(
                 sb += row_dots(words(lo.b, at), xs);
                 sc += row_dots(words(lo.c, at), xs);
                 sd += row_dots(words(lo.d, at), xs);
-                se += row_dots(words(hi.a, at), xs); // 32 rows
-                sf += row_dots(words(hi.b, at), xs); // 32 rows
-                sg += row_dots(words(hi.c, at), xs); // 32 rows
-                sh += row_dots(words(hi.d, at), xs); // 32 rows
+                se += row_dots(words(hi.a, at), xs);
+                sf += row_dots(words(hi.b, at), xs);
+                sg += row_dots(words(hi.c, at), xs);
+                sh += row_dots(words(hi.d, at), xs);
             }
             let offset = 32.0 * (xsum.x + xsum.y + xsum.z + xsum.w);
             let scale = o + 64u + s;
@@ -69,13 +67,13 @@ fn main(
             acc_b += bitcast<vec4<f32>>(words(lo.b, scale)) * (sb - offset);
             acc_c += bitcast<vec4<f32>>(words(lo.c, scale)) * (sc - offset);
             acc_d += bitcast<vec4<f32>>(words(lo.d, scale)) * (sd - offset);
-            acc_e += bitcast<vec4<f32>>(words(hi.a, scale)) * (se - offset); // 32 rows
-            acc_f += bitcast<vec4<f32>>(words(hi.b, scale)) * (sf - offset); // 32 rows
-            acc_g += bitcast<vec4<f32>>(words(hi.c, scale)) * (sg - offset); // 32 rows
-            acc_h += bitcast<vec4<f32>>(words(hi.d, scale)) * (sh - offset); // 32 rows
+            acc_e += bitcast<vec4<f32>>(words(hi.a, scale)) * (se - offset);
+            acc_f += bitcast<vec4<f32>>(words(hi.b, scale)) * (sf - offset);
+            acc_g += bitcast<vec4<f32>>(words(hi.c, scale)) * (sg - offset);
+            acc_h += bitcast<vec4<f32>>(words(hi.d, scale)) * (sh - offset);
         }
         xb += 256u;
     }
     store_rows16(first, acc_a, acc_b, acc_c, acc_d);
-    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h); // 32 rows
+    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }

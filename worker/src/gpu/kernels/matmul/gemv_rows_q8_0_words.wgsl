@@ -18,8 +18,6 @@
 // (576 columns).
 
 const WG: u32 = 4u;
-// Rows an invocation computes: 32, or 16 where gemv.rs drops the lines marked `// 32 rows`
-// (for matrices of few rows, whose 32-row workgroups would leave a CPU's cores idle).
 const ROWS: u32 = 32u;
 const BLOCK_WORDS: u32 = 9u;
 
@@ -36,25 +34,25 @@ fn main(
     start_weights();
     let row_words = p.cols / 32u * BLOCK_WORDS;
     let lo = rows16(first, p.rows);
-    let hi = rows16(first + 16u, p.rows); // 32 rows
+    let hi = rows16(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
     var acc_d = vec4<f32>(0.0);
-    var acc_e = vec4<f32>(0.0); // 32 rows
-    var acc_f = vec4<f32>(0.0); // 32 rows
-    var acc_g = vec4<f32>(0.0); // 32 rows
-    var acc_h = vec4<f32>(0.0); // 32 rows
+    var acc_e = vec4<f32>(0.0);
+    var acc_f = vec4<f32>(0.0);
+    var acc_g = vec4<f32>(0.0);
+    var acc_h = vec4<f32>(0.0);
     var xb = p.x_offset;
     for (var o = 0u; o < row_words; o += BLOCK_WORDS) {
         var sa = vec4<f32>(0.0);
         var sb = vec4<f32>(0.0);
         var sc = vec4<f32>(0.0);
         var sd = vec4<f32>(0.0);
-        var se = vec4<f32>(0.0); // 32 rows
-        var sf = vec4<f32>(0.0); // 32 rows
-        var sg = vec4<f32>(0.0); // 32 rows
-        var sh = vec4<f32>(0.0); // 32 rows
+        var se = vec4<f32>(0.0);
+        var sf = vec4<f32>(0.0);
+        var sg = vec4<f32>(0.0);
+        var sh = vec4<f32>(0.0);
         var biased = vec4<f32>(0.0);
         for (var j = 0u; j < 8u; j++) {
             let xr = x4(xb + 4u * j);
@@ -64,22 +62,22 @@ fn main(
             sb += row_dots(words(lo.b, o + j), xs);
             sc += row_dots(words(lo.c, o + j), xs);
             sd += row_dots(words(lo.d, o + j), xs);
-            se += row_dots(words(hi.a, o + j), xs); // 32 rows
-            sf += row_dots(words(hi.b, o + j), xs); // 32 rows
-            sg += row_dots(words(hi.c, o + j), xs); // 32 rows
-            sh += row_dots(words(hi.d, o + j), xs); // 32 rows
+            se += row_dots(words(hi.a, o + j), xs);
+            sf += row_dots(words(hi.b, o + j), xs);
+            sg += row_dots(words(hi.c, o + j), xs);
+            sh += row_dots(words(hi.d, o + j), xs);
         }
         let bias = 128.0 * dot(biased, BIASED_LANES);
         acc_a += bitcast<vec4<f32>>(words(lo.a, o + 8u)) * (sa - bias);
         acc_b += bitcast<vec4<f32>>(words(lo.b, o + 8u)) * (sb - bias);
         acc_c += bitcast<vec4<f32>>(words(lo.c, o + 8u)) * (sc - bias);
         acc_d += bitcast<vec4<f32>>(words(lo.d, o + 8u)) * (sd - bias);
-        acc_e += bitcast<vec4<f32>>(words(hi.a, o + 8u)) * (se - bias); // 32 rows
-        acc_f += bitcast<vec4<f32>>(words(hi.b, o + 8u)) * (sf - bias); // 32 rows
-        acc_g += bitcast<vec4<f32>>(words(hi.c, o + 8u)) * (sg - bias); // 32 rows
-        acc_h += bitcast<vec4<f32>>(words(hi.d, o + 8u)) * (sh - bias); // 32 rows
+        acc_e += bitcast<vec4<f32>>(words(hi.a, o + 8u)) * (se - bias);
+        acc_f += bitcast<vec4<f32>>(words(hi.b, o + 8u)) * (sf - bias);
+        acc_g += bitcast<vec4<f32>>(words(hi.c, o + 8u)) * (sg - bias);
+        acc_h += bitcast<vec4<f32>>(words(hi.d, o + 8u)) * (sh - bias);
         xb += 32u;
     }
     store_rows16(first, acc_a, acc_b, acc_c, acc_d);
-    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h); // 32 rows
+    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }
