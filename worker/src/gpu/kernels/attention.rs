@@ -117,7 +117,8 @@ pub struct Attention {
     /// multiple of 4) and the KV write; `attend` is built on first use.
     module: wgpu::ShaderModule,
     attend: std::sync::OnceLock<wgpu::ComputePipeline>,
-    kv_write: wgpu::ComputePipeline,
+    /// The one-shot path's KV write (the engine's RoPE writes the cache), built on first use.
+    kv_write: std::sync::OnceLock<wgpu::ComputePipeline>,
     layout: MatmulLayout,
     /// attention_lanes.wgsl's `attend` and `merge` built for a head size, on first use.
     lanes: std::sync::Mutex<Option<(u32, AttendPipelines)>>,
@@ -245,13 +246,26 @@ fn attention_source(layout: MatmulLayout) -> String {
     }
 }
 
+impl AttentionShape {
+    /// The shader's `Shape`.
+    fn uniform(&self) -> Shape {
+        Shape {
+            n_heads: self.n_heads,
+            n_kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim,
+            capacity: self.capacity,
+            scale: 1.0 / (self.head_dim as f32).sqrt(),
+            _pad: [0; 3],
+        }
+    }
+}
+
 /// One layer's bind groups, reused every step.
 pub struct AttentionBinding {
     attend_pipeline: wgpu::ComputePipeline,
     attend: wgpu::BindGroup,
     /// The merge of a few-token batch's splits, when the kernel splits.
     merge: Option<(wgpu::ComputePipeline, wgpu::BindGroup)>,
-    kv_write: wgpu::BindGroup,
     shape: AttentionShape,
 }
 
@@ -280,7 +294,7 @@ impl Attention {
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let attention = Self {
-            kv_write: compute_pipeline(device, &module, "kv_write", "kv_write"),
+            kv_write: std::sync::OnceLock::new(),
             module,
             attend: std::sync::OnceLock::new(),
             layout,
@@ -364,18 +378,7 @@ impl Attention {
                 && shape.n_heads.is_multiple_of(shape.n_kv_heads),
             "attention: {shape:?} (head_dim at most {MAX_HEAD_DIM}, n_heads a multiple of n_kv_heads)"
         );
-        let uniform = shape_uniform(
-            device,
-            "attention shape",
-            &Shape {
-                n_heads: shape.n_heads,
-                n_kv_heads: shape.n_kv_heads,
-                head_dim: shape.head_dim,
-                capacity: shape.capacity,
-                scale: 1.0 / (shape.head_dim as f32).sqrt(),
-                _pad: [0; 3],
-            },
-        );
+        let uniform = shape_uniform(device, "attention shape", &shape.uniform());
         let b = buffers;
         let pipelines = self.attend_pipeline(device, shape.head_dim);
         let mut bound = vec![b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()];
@@ -406,47 +409,12 @@ impl Attention {
                 });
                 (merge.clone(), group)
             });
-        let entries = [
-            (1, b.k_cache),
-            (2, b.v_cache),
-            (4, &uniform),
-            (5, step.buffer()),
-            (6, b.k_new),
-            (7, b.v_new),
-        ]
-        .map(|(binding, buffer)| wgpu::BindGroupEntry {
-            binding,
-            resource: buffer.as_entire_binding(),
-        });
-        let kv_write = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("kv_write"),
-            layout: &self.kv_write.get_bind_group_layout(0),
-            entries: &entries,
-        });
         AttentionBinding {
             attend_pipeline: pipelines.attend,
             attend,
             merge,
-            kv_write,
             shape,
         }
-    }
-
-    /// Records the write of this step's K/V rows into the cache (the step uniform must say
-    /// the same `n_tokens`; `start_pos + n_tokens <= capacity`).
-    pub fn encode_kv_write_into(
-        &self,
-        pass: &mut wgpu::ComputePass<'_>,
-        binding: &AttentionBinding,
-        n_tokens: u32,
-    ) {
-        dispatch_spread(
-            pass,
-            &self.kv_write,
-            &binding.kv_write,
-            (n_tokens * binding.shape.kv_row_len()).div_ceil(WRITE_WORKGROUP_SIZE),
-            self.max_per_dim,
-        );
     }
 
     /// Records attention of `n_tokens` queries over the cache (rows up to their positions
@@ -476,17 +444,6 @@ impl Attention {
         }
     }
 
-    /// Both: the KV write, then attention.
-    pub fn encode_into(
-        &self,
-        pass: &mut wgpu::ComputePass<'_>,
-        binding: &AttentionBinding,
-        n_tokens: u32,
-    ) {
-        self.encode_kv_write_into(pass, binding, n_tokens);
-        self.encode_attend_into(pass, binding, n_tokens);
-    }
-
     /// One-shot: KV write and attention for a batch at `start_pos`, in a pass of its own.
     pub fn encode(
         &self,
@@ -505,8 +462,37 @@ impl Attention {
         );
         let step = StepUniform::with(device, StepParams::new(n_tokens, start_pos));
         let binding = self.prepare(device, &step, shape, buffers);
+        let kv_write = self
+            .kv_write
+            .get_or_init(|| compute_pipeline(device, &self.module, "kv_write", "kv_write"));
+        let uniform = shape_uniform(device, "attention shape", &shape.uniform());
+        let b = buffers;
+        let entries = [
+            (1, b.k_cache),
+            (2, b.v_cache),
+            (4, &uniform),
+            (5, step.buffer()),
+            (6, b.k_new),
+            (7, b.v_new),
+        ]
+        .map(|(binding, buffer)| wgpu::BindGroupEntry {
+            binding,
+            resource: buffer.as_entire_binding(),
+        });
+        let kv_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("kv_write"),
+            layout: &kv_write.get_bind_group_layout(0),
+            entries: &entries,
+        });
         in_pass(encoder, "attention", |pass| {
-            self.encode_into(pass, &binding, n_tokens)
+            dispatch_spread(
+                pass,
+                kv_write,
+                &kv_group,
+                (n_tokens * shape.kv_row_len()).div_ceil(WRITE_WORKGROUP_SIZE),
+                self.max_per_dim,
+            );
+            self.encode_attend_into(pass, &binding, n_tokens)
         });
     }
 }
