@@ -18,12 +18,13 @@ pub enum MatmulLayout {
 impl MatmulLayout {
     pub const ALL: [Self; 2] = [Self::Cooperative, Self::RowPerInvocation];
 
-    /// The workgroup size of a kernel that reduces through workgroup memory and barriers
-    /// (norms, top-K): its own `gpu` size on GPUs; on software adapters a couple of SIMD
-    /// registers' worth of invocations (8), so that a barrier has almost no other SIMD group to
-    /// switch to. With 256, SwiftShader spent 24 ms of a 211 ms SmolLM2 decode step in the 61
-    /// RMSNorms and 42 ms in the top-K; with 8, the step took 155 ms. (4 was no faster, and
-    /// lavapipe, Mesa 22.3, got the top-K merge wrong with it.)
+    /// The workgroup size of a kernel that reduces through workgroup memory and barriers (the
+    /// norms; the top-K on GPUs): its own `gpu` size on GPUs; on software adapters a couple of
+    /// SIMD registers' worth of invocations (8), so that a barrier has almost no other SIMD
+    /// group to switch to. With 256, SwiftShader spent 24 ms of a 211 ms SmolLM2 decode step in
+    /// the 61 RMSNorms and 42 ms in the top-K; with 8, the step took 155 ms. (4 was no faster,
+    /// and lavapipe, Mesa 22.3, got the top-K merge wrong with it.) Software adapters now run
+    /// a top-K with no barrier at all (top_k_scan.wgsl).
     pub fn reduction_workgroup(self, gpu: u32) -> f64 {
         match self {
             Self::Cooperative => f64::from(gpu),
