@@ -8,7 +8,9 @@
 
 use common::gpu_vs_cpu::{compare_step, ctx, forward, greedy_agrees, K};
 use hearth_worker::cpu::CpuModel;
-use hearth_worker::engine::{load_file, EngineError, GpuModel, LoadOptions, ModelLoader};
+use hearth_worker::engine::{
+    load_file, EngineError, GpuModel, LoadOptions, ModelLoader, StageTimes,
+};
 use hearth_worker::gguf::{GgmlType, GgufHeader, GgufWriter, MetadataValue};
 use hearth_worker::gpu::kernels::matmul::MatmulLayout;
 use hearth_worker::gpu::WeightEncoding;
@@ -214,16 +216,8 @@ fn projections_of_different_types_stay_apart() {
         let (_, times) = gpu.staged_decode_step(3).unwrap();
         gpu.truncate(0);
         let layers = gpu.config().n_layers as u64;
-        let dispatches = |name: &str| {
-            times
-                .stages
-                .iter()
-                .find(|s| s.name == name)
-                .unwrap()
-                .dispatches
-        };
-        assert_eq!(dispatches("attn_q_k_v"), 3 * layers, "{layout:?}");
-        assert_eq!(dispatches("ffn_gate_up"), layers, "{layout:?}");
+        assert_eq!(dispatches(&times, "attn_q_k_v"), 3 * layers, "{layout:?}");
+        assert_eq!(dispatches(&times, "ffn_gate_up"), layers, "{layout:?}");
         for prompt in TINY_PROMPTS {
             let steps = greedy_agrees(&mut cpu, &mut gpu, prompt, 24);
             assert!(
@@ -335,16 +329,8 @@ fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
     }
     // q, k and v are one stacked product, gate and up another; RoPE writes the KV cache, so
     // attention is one dispatch.
-    let dispatches = |name: &str| {
-        times
-            .stages
-            .iter()
-            .find(|s| s.name == name)
-            .unwrap()
-            .dispatches
-    };
     for stage in ["attn_q_k_v", "ffn_gate_up", "rope", "attention"] {
-        assert_eq!(dispatches(stage), layers, "{stage}");
+        assert_eq!(dispatches(&times, stage), layers, "{stage}");
     }
 }
 
@@ -428,4 +414,14 @@ fn dropping_a_model_destroys_its_gpu_buffers() {
         let e = copy_error(b).expect("a dropped model's buffer is destroyed");
         assert!(e.to_string().to_lowercase().contains("destroyed"), "{e}");
     }
+}
+
+/// Dispatches one step's stage `name` recorded.
+fn dispatches(times: &StageTimes, name: &str) -> u64 {
+    times
+        .stages
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap()
+        .dispatches
 }

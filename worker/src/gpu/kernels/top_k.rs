@@ -112,7 +112,13 @@ impl TopK {
         if layout == MatmulLayout::RowPerInvocation {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("top_k scan"),
-                source: wgpu::ShaderSource::Wgsl(include_str!("top_k_scan.wgsl").into()),
+                source: wgpu::ShaderSource::Wgsl(
+                    concat!(
+                        include_str!("top_k_common.wgsl"),
+                        include_str!("top_k_scan.wgsl")
+                    )
+                    .into(),
+                ),
             });
             let pipeline = |entry: &str| compute_pipeline_with(device, &module, entry, entry, &[]);
             return Self {
@@ -128,7 +134,13 @@ impl TopK {
         }
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("top_k"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("top_k.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(
+                concat!(
+                    include_str!("top_k_common.wgsl"),
+                    include_str!("top_k.wgsl")
+                )
+                .into(),
+            ),
         });
         let workgroup = layout.reduction_workgroup(256);
         let wg = [("WG", workgroup)];

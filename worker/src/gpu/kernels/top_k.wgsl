@@ -3,48 +3,18 @@
 //
 // Two stages. Stage 1 (`partial_*`): one workgroup per chunk of SLOTS logits writes the chunk's
 // top K and its (max, sum of exp(x - max)). Stage 2 (`merge_*`): one workgroup merges all
-// chunks. Rank order: larger logit first, ties to the lower id.
-//
-// partials (u32 words), per chunk p at p * (2k + 2): max, sumexp (f32 bits), ids[k], logits[k]
-// out (u32 words): logsumexp (f32 bits), k, 0, 0, ids[k], logits[k] (f32 bits)
+// chunks. GPUs only (software adapters run top_k_scan.wgsl). Concatenated after
+// top_k_common.wgsl.
 
-struct Shape {
-    vocab: u32,
-    k: u32,
-    n_partials: u32,
-    logits_offset: u32,
-}
-
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partials: array<u32>;
-@group(0) @binding(2) var<uniform> shape: Shape;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-
-// Overridden per adapter: 256 for GPUs, 16 on software adapters (top_k.rs).
+// The workgroup size (top_k.rs).
 override WG: u32 = 256u;
-// Logits per stage-1 workgroup; top_k.rs rewrites it to 256 on software adapters, whose drivers
-// zero-initialise workgroup arrays element by element in generated code (slow to compile).
+// Logits per stage-1 workgroup.
 const SLOTS: u32 = 1024u;
-// Padding: ranks after every real entry, whatever its logit.
-const NONE: u32 = 0xffffffffu;
-// The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
-const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> vals: array<f32, SLOTS>;
 var<workgroup> ids: array<u32, SLOTS>;
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
-
-// Whether (va, ia) ranks above (vb, ib).
-fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
-    if (ia == NONE || ib == NONE) {
-        return ia < ib;
-    }
-    if (va != vb) {
-        return va > vb;
-    }
-    return ia < ib;
-}
 
 // Sorts vals/ids (all SLOTS) in rank order. Starts and ends with a barrier.
 fn bitonic_sort(lane: u32) {
@@ -70,12 +40,6 @@ fn bitonic_sort(lane: u32) {
             workgroupBarrier();
         }
     }
-}
-
-// (m, s) with s = sum exp(x - m), merged with (m2, s2).
-fn combine(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let m = max(a.x, b.x);
-    return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
 
 // Tree-reduces every lane's (max, sumexp); the result is valid in every lane.

@@ -1,7 +1,8 @@
 // Top-K and logsumexp for software adapters (same bindings, partials and output as
 // top_k.wgsl; read its header). On a CPU driver every workgroup barrier switches between the
-// workgroup's SIMD groups, and top_k.wgsl's bitonic sorts take dozens of them per chunk: its
-// two stages took 3.6 ms of a SmolLM2 decode step on SwiftShader. Here no stage has a barrier:
+// workgroup's SIMD groups, and top_k.wgsl's bitonic sorts take dozens of them per chunk: for
+// SmolLM2 (49152 logits) its argmax took 3.6 ms of a decode step on SwiftShader, and its top-2
+// (what a greedy chat asks for) about 17 ms a token in Chromium. Here no stage has a barrier:
 //
 // - `scan_partials`: each invocation walks one chunk of CHUNK logits in order, keeping its
 //   (max, sum of exp(x - max)) and its best k in a sorted list. A logit enters the list only
@@ -11,45 +12,13 @@
 //   the best k. A list is sorted, so its walk stops at its first entry that does not beat the
 //   current k-th.
 //
-// Rank order as top_k.wgsl: larger logit first, ties to the lower id.
+// Concatenated after top_k_common.wgsl.
 
-struct Shape {
-    vocab: u32,
-    k: u32,
-    n_partials: u32,
-    logits_offset: u32,
-}
-
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partials: array<u32>;
-@group(0) @binding(2) var<uniform> shape: Shape;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-
-// Logits per invocation of `scan_partials`; top_k.rs reads it from here.
+// Logits per invocation of `scan_partials`, the largest k and the workgroup size: top_k.rs's
+// SCAN_CHUNK, SCAN_MAX_K and SCAN_WORKGROUP.
 const CHUNK: u32 = 512u;
-// The largest k (top_k.rs's max_k on software adapters).
 const K_MAX: u32 = 128u;
 const WG: u32 = 4u;
-const NONE: u32 = 0xffffffffu;
-// The lowest finite f32, exactly (a decimal literal may round past it, which Tint rejects).
-const LOWEST: f32 = -0x1.fffffep+127f;
-
-// Whether (va, ia) ranks above (vb, ib).
-fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
-    if (ia == NONE || ib == NONE) {
-        return ia < ib;
-    }
-    if (va != vb) {
-        return va > vb;
-    }
-    return ia < ib;
-}
-
-// (m, s) with s = sum exp(x - m), merged with (m2, s2).
-fn combine(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let m = max(a.x, b.x);
-    return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
-}
 
 // The best k so far, sorted; `last` holds entry k - 1 (what a newcomer must beat).
 var<private> list_v: array<f32, K_MAX>;

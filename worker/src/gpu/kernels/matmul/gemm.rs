@@ -297,21 +297,14 @@ mod tests {
             (GgmlType::F32, vec![12, 8], 256, u64::MAX),
         ] {
             let c = cols as usize;
-            let weights: Vec<Vec<u8>> = members
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| random_weight(ty, r as usize, c, 80 + i as u64))
-                .collect();
+            let weights = random_members(ty, &members, c, 80);
             let rows: u32 = members.iter().sum();
             let x = random_f32(n * c, 12);
             let xb = storage_f32(&x);
             for layout in MatmulLayout::ALL {
                 let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
                 let w = upload(ty, layout, rows, cols, &weights.concat(), max_part);
-                let outputs: Vec<wgpu::Buffer> = members
-                    .iter()
-                    .map(|&r| output_buffer(n * r as usize))
-                    .collect();
+                let outputs = member_outputs(&members, n);
                 let pairs: Vec<(&wgpu::Buffer, u32)> =
                     outputs.iter().zip(members.iter().copied()).collect();
                 let kernel = Gemm::new(&gpu.device, ty, layout).unwrap();

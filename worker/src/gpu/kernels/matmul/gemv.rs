@@ -317,11 +317,7 @@ mod tests {
             (GgmlType::F16, vec![8, 4, 4], 256, u64::MAX),
         ] {
             let cols_us = cols as usize;
-            let weights: Vec<Vec<u8>> = members
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| random_weight(ty, r as usize, cols_us, 70 + i as u64))
-                .collect();
+            let weights = random_members(ty, &members, cols_us, 70);
             let stacked: Vec<u8> = weights.concat();
             let rows: u32 = members.iter().sum();
             let x = random_f32(cols_us, 11);
@@ -329,8 +325,7 @@ mod tests {
             for layout in MatmulLayout::ALL {
                 let max_part = max_part.min(crate::gpu::max_part_bytes(&gpu.limits));
                 let w = upload(ty, layout, rows, cols, &stacked, max_part);
-                let outputs: Vec<wgpu::Buffer> =
-                    members.iter().map(|&r| output_buffer(r as usize)).collect();
+                let outputs = member_outputs(&members, 1);
                 let pairs: Vec<(&wgpu::Buffer, u32)> =
                     outputs.iter().zip(members.iter().copied()).collect();
                 let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();

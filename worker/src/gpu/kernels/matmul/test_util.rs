@@ -38,6 +38,22 @@ pub fn random_weight(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> Vec<u
     bytes
 }
 
+/// GGUF bytes of each member of a stack (`rows` each, `cols` wide), for the stacked-matrix
+/// tests; the stack's own bytes are their concatenation.
+pub fn random_members(ty: GgmlType, rows: &[u32], cols: usize, seed: u64) -> Vec<Vec<u8>> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, &r)| random_weight(ty, r as usize, cols, seed + i as u64))
+        .collect()
+}
+
+/// Zeroed output buffers of `len(rows)` floats each.
+pub fn member_outputs(rows: &[u32], per_row: usize) -> Vec<wgpu::Buffer> {
+    rows.iter()
+        .map(|&r| output_buffer(r as usize * per_row))
+        .collect()
+}
+
 /// Uploads through the streaming path in uneven chunks (odd sizes, so writes end unaligned),
 /// stored as the kernels of `layout` read `ty`.
 pub fn upload(
