@@ -79,7 +79,7 @@ run)
         ln -s "$PWD" "$built_in"
     fi
     mkdir -p .cache/fixtures
-    cp -n "$dir/llama3.2-tokenizer.json" .cache/fixtures/
+    [ -e .cache/fixtures/llama3.2-tokenizer.json ] || cp "$dir/llama3.2-tokenizer.json" .cache/fixtures/
     if command -v nvidia-smi >/dev/null; then
         nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem \
             --format=csv | tee "$out/gpu.txt"
