@@ -11,7 +11,7 @@ use super::{Gemv, GemvOptions, KernelError, MatmulLayout};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::grid::dispatch_spread;
 use crate::gpu::kernels::params::{bind_buffers, compute_pipeline};
-use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, WeightEncoding, WeightError};
+use crate::gpu::{max_part_bytes, GpuContext, GpuWeight, PartStorage, WeightEncoding, WeightError};
 use crate::quant::{f32_to_bf16, f32_to_f16};
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -122,22 +122,54 @@ pub fn measure_gemv(
         .map(|p| p.allocated_bytes().next_multiple_of(4))
         .max()
         .unwrap_or(4);
-    let copy_buffer = |label, usage| {
-        device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: largest,
-            usage,
-            mapped_at_creation: false,
-        })
-    };
-    let copy_dst = copy_buffer("bench copy", wgpu::BufferUsages::COPY_DST);
-    // Row quads live in textures: their copy is of a buffer as large as each part.
-    let copy_src = copy_buffer("bench copy source", wgpu::BufferUsages::COPY_SRC);
+    let copy_dst = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bench copy"),
+        size: largest,
+        usage: wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    // Row quads live in textures: their copy goes to a texture as large as the largest part.
+    let texture_dst = weights[0].parts().iter().find_map(|p| match &p.storage {
+        PartStorage::RowQuads { texture, .. } => Some(
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("bench copy"),
+                size: weights[0]
+                    .parts()
+                    .iter()
+                    .filter_map(|p| match &p.storage {
+                        PartStorage::RowQuads { texture, .. } => Some(texture.size()),
+                        PartStorage::Buffer(_) => None,
+                    })
+                    .fold(texture.size(), |a, b| wgpu::Extent3d {
+                        width: a.width.max(b.width),
+                        height: a.height.max(b.height),
+                        depth_or_array_layers: 1,
+                    }),
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: texture.format(),
+                usage: wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            }),
+        ),
+        PartStorage::Buffer(_) => None,
+    });
     let copy_seconds = time_per_repeat(ctx, repeats, |encoder, i| {
         for part in weights[i % copies].parts() {
-            let size = part.allocated_bytes().next_multiple_of(4);
-            let source = part.buffer().unwrap_or(&copy_src);
-            encoder.copy_buffer_to_buffer(source, 0, &copy_dst, 0, size);
+            match (&part.storage, &texture_dst) {
+                (PartStorage::Buffer(buffer), _) => {
+                    encoder.copy_buffer_to_buffer(buffer, 0, &copy_dst, 0, buffer.size())
+                }
+                (PartStorage::RowQuads { texture, .. }, Some(dst)) => encoder
+                    .copy_texture_to_texture(
+                        texture.as_image_copy(),
+                        dst.as_image_copy(),
+                        texture.size(),
+                    ),
+                // Never: a texture part made texture_dst.
+                (PartStorage::RowQuads { .. }, None) => {}
+            }
         }
     })?;
     Ok(GemvThroughput {
