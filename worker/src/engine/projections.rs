@@ -163,7 +163,10 @@ impl Stack {
                 m.cols,
             )
         };
-        self.made = Some(if stackable {
+        let total = members
+            .iter()
+            .try_fold(0u32, |sum, m| sum.checked_add(m.rows));
+        self.made = Some(if let (true, Some(total)) = (stackable, total) {
             let rows: Vec<u32> = members.iter().map(|m| m.rows).collect();
             let name = members
                 .iter()
@@ -171,7 +174,7 @@ impl Stack {
                 .collect::<Vec<_>>()
                 .join("+");
             Projections::Stacked {
-                weight: make(&name, rows.iter().sum(), first)?,
+                weight: make(&name, total, first)?,
                 rows,
             }
         } else {
