@@ -2,7 +2,7 @@
 //! compute pass, the top-K of the last position's logits computed on the GPU, and only that
 //! read back.
 
-use super::model::{GpuModel, Readout};
+use super::model::{GpuModel, LayerProducts, Readout};
 #[cfg(not(target_arch = "wasm32"))]
 use super::step_recorder::StageTimes;
 use super::step_recorder::StepRecorder;
@@ -14,13 +14,7 @@ use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
 
 /// A prefill chunk's matrix products (prepared for its batch size).
-struct PrefillLayer {
-    /// One GEMM where q, k and v are stacked, else three.
-    qkv: Vec<PreparedGemm>,
-    o: PreparedGemm,
-    gate_up: Vec<PreparedGemm>,
-    down: PreparedGemm,
-}
+type PrefillLayer = LayerProducts<PreparedGemm>;
 
 /// Where one decode step's time went: recording and submitting its commands on the CPU, then
 /// waiting until the GPU ran them and the result was mapped.
@@ -307,24 +301,8 @@ impl GpuModel {
             for (l, lb) in self.layers.iter().enumerate() {
                 // The layer's products in order: q/k/v (1 or 3), o, gate/up (1 or 2), down.
                 let mm = |p: &mut wgpu::ComputePass<'_>, pick: usize| match &prefill {
-                    Some((_, layers, _)) => {
-                        let pl = &layers[l];
-                        match pick {
-                            0 => pl.qkv.iter().for_each(|g| g.encode(p)),
-                            1 => pl.o.encode(p),
-                            2 => pl.gate_up.iter().for_each(|g| g.encode(p)),
-                            _ => pl.down.encode(p),
-                        }
-                    }
-                    None => {
-                        let dl = &self.decode.layers[l];
-                        match pick {
-                            0 => dl.qkv.iter().for_each(|g| g.encode(p)),
-                            1 => dl.o.encode(p),
-                            2 => dl.gate_up.iter().for_each(|g| g.encode(p)),
-                            _ => dl.down.encode(p),
-                        }
-                    }
+                    Some((_, layers, _)) => layers[l].record(pick, p),
+                    None => self.decode.layers[l].record(pick, p),
                 };
                 rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
                 rec.stage("attn_q_k_v", |p| mm(p, 0));

@@ -6,7 +6,7 @@
 //! factors) are gathered on the CPU until complete.
 
 use super::model::Kernels;
-use super::projections::{Projections, Stack, GATE_UP, QKV};
+use super::projections::{Member, Projections, Stack, GATE_UP, QKV};
 use super::weights::{LayerWeights, ModelWeights};
 use super::{EngineError, GpuModel, LoadOptions};
 use crate::gguf::{GgmlType, GgufHeader, TensorInfo};
@@ -98,6 +98,13 @@ impl TensorDestination for GpuDestination {
                 if name == tensors::TOKEN_EMBD {
                     self.embedding_type = Some(info.ggml_type);
                 }
+                let (cols, rows) = info.rows();
+                let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
+                    return Err(EngineError::UnsupportedShape(format!(
+                        "tensor {name}: shape {:?}",
+                        info.dims
+                    )));
+                };
                 if let Some((key, index)) = stack_member(name) {
                     let members = if key.1 { QKV.len() } else { GATE_UP.len() };
                     let stack = self
@@ -110,19 +117,16 @@ impl TensorDestination for GpuDestination {
                         &self.ctx.device,
                         self.part_limit,
                         index,
-                        name,
-                        info,
+                        Member {
+                            name: name.into(),
+                            ty: info.ggml_type,
+                            rows,
+                            cols,
+                        },
                         |ty| WeightEncoding::for_weights(ty, layout),
                     )?;
                     return Ok(Sink::Member { stack, key, index });
                 }
-                let (cols, rows) = info.rows();
-                let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
-                    return Err(EngineError::UnsupportedShape(format!(
-                        "tensor {name}: shape {:?}",
-                        info.dims
-                    )));
-                };
                 Sink::Matrix(GpuWeight::encoded(
                     &self.ctx.device,
                     self.part_limit,

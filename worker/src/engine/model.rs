@@ -6,9 +6,9 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemv, RmsNorm, RmsNormBinding,
-    Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu, SwiGluBinding, TopK,
-    TopKBinding,
+    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemm, PreparedGemv, RmsNorm,
+    RmsNormBinding, Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu, SwiGluBinding,
+    TopK, TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::model::Config;
@@ -53,12 +53,45 @@ pub(super) struct LayerBindings {
 }
 
 /// One decode step's matrix products (batch of one), prepared once.
-pub(super) struct DecodeLayer {
-    /// One GEMV where q, k and v are stacked, else three.
-    pub qkv: Vec<PreparedGemv>,
-    pub o: PreparedGemv,
-    pub gate_up: Vec<PreparedGemv>,
-    pub down: PreparedGemv,
+pub(super) type DecodeLayer = LayerProducts<PreparedGemv>;
+
+/// One layer's matrix products, prepared once: GEMVs for decode, GEMMs for a prefill batch.
+pub(super) struct LayerProducts<P> {
+    /// One product where q, k and v are stacked, else three.
+    pub qkv: Vec<P>,
+    pub o: P,
+    pub gate_up: Vec<P>,
+    pub down: P,
+}
+
+/// A prepared matrix product that records into a compute pass.
+pub(super) trait Product {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>);
+}
+
+impl Product for PreparedGemv {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.encode(pass);
+    }
+}
+
+impl Product for PreparedGemm {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.encode(pass);
+    }
+}
+
+impl<P: Product> LayerProducts<P> {
+    /// Records group `pick` of the layer's products, in order: 0 q/k/v, 1 o, 2 gate/up,
+    /// 3 down.
+    pub fn record(&self, pick: usize, pass: &mut wgpu::ComputePass<'_>) {
+        match pick {
+            0 => self.qkv.iter().for_each(|g| g.record(pass)),
+            1 => self.o.record(pass),
+            2 => self.gate_up.iter().for_each(|g| g.record(pass)),
+            _ => self.down.record(pass),
+        }
+    }
 }
 
 pub(super) struct Decode {

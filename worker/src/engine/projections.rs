@@ -9,7 +9,7 @@
 
 use super::model::Kernels;
 use super::EngineError;
-use crate::gguf::{GgmlType, TensorInfo};
+use crate::gguf::GgmlType;
 use crate::gpu::kernels::matmul::StackedOutputs;
 use crate::gpu::kernels::{GemvOptions, PreparedGemm, PreparedGemv};
 use crate::gpu::{GpuWeight, WeightEncoding, QUAD_ROWS};
@@ -93,11 +93,11 @@ fn stacked_outputs<'a>(outputs: &[&'a wgpu::Buffer], rows: &[u32]) -> StackedOut
 }
 
 /// One member as the plan names it.
-struct Member {
-    name: String,
-    ty: GgmlType,
-    rows: u32,
-    cols: u32,
+pub struct Member {
+    pub name: String,
+    pub ty: GgmlType,
+    pub rows: u32,
+    pub cols: u32,
 }
 
 /// A stack as the loader fills it: its members' shapes as the plan names them, then, once all
@@ -122,23 +122,10 @@ impl Stack {
         device: &wgpu::Device,
         part_limit: u64,
         index: usize,
-        name: &str,
-        info: &TensorInfo,
+        member: Member,
         encoding_of: impl Fn(GgmlType) -> WeightEncoding,
     ) -> Result<(), EngineError> {
-        let (cols, rows) = info.rows();
-        let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
-            return Err(EngineError::UnsupportedShape(format!(
-                "tensor {name}: shape {:?}",
-                info.dims
-            )));
-        };
-        self.members[index] = Some(Member {
-            name: name.into(),
-            ty: info.ggml_type,
-            rows,
-            cols,
-        });
+        self.members[index] = Some(member);
         let Some(members) = self
             .members
             .iter()

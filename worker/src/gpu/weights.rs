@@ -527,29 +527,16 @@ fn buffer_parts(
     } else {
         rows_per_part(row_bytes, max_part_bytes)?
     };
-    let mut parts = Vec::new();
-    let mut first_row = 0u32;
-    while first_row < rows {
-        let n = (rows - first_row).min(rows_per_part);
-        let byte_len = n as u64 * row_bytes;
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(&format!("{name} [{}]", parts.len())),
-            size: byte_len.next_multiple_of(4),
+    Some(split_rows(rows, rows_per_part, row_bytes, |index, n| {
+        PartStorage::Buffer(device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("{name} [{index}]")),
+            size: (n as u64 * row_bytes).next_multiple_of(4),
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_DST
                 | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
-        });
-        parts.push(WeightPart {
-            storage: PartStorage::Buffer(buffer),
-            first_row,
-            rows: n,
-            byte_offset: first_row as u64 * row_bytes,
-            byte_len,
-        });
-        first_row += n;
-    }
-    Some(parts)
+        }))
+    }))
 }
 
 /// The textures of a tensor in row quads (`row_bytes` stored bytes a row, a multiple of 4),
@@ -571,12 +558,9 @@ fn quad_parts(
         return None;
     }
     let rows_per_part = lines_per_part.saturating_mul(QUAD_ROWS);
-    let mut parts = Vec::new();
-    let mut first_row = 0u32;
-    while first_row < rows {
-        let n = (rows - first_row).min(rows_per_part);
+    Some(split_rows(rows, rows_per_part, row_bytes, |index, n| {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(&format!("{name} [{}]", parts.len())),
+            label: Some(&format!("{name} [{index}]")),
             size: wgpu::Extent3d {
                 width: words,
                 height: n.div_ceil(QUAD_ROWS),
@@ -592,8 +576,24 @@ fn quad_parts(
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
+        PartStorage::RowQuads { texture, view }
+    }))
+}
+
+/// `rows` rows of `row_bytes` stored bytes split into parts of `rows_per_part` rows (the last
+/// may be shorter); `storage(index, rows)` makes each part's buffer or texture.
+fn split_rows(
+    rows: u32,
+    rows_per_part: u32,
+    row_bytes: u64,
+    mut storage: impl FnMut(usize, u32) -> PartStorage,
+) -> Vec<WeightPart> {
+    let mut parts = Vec::new();
+    let mut first_row = 0u32;
+    while first_row < rows {
+        let n = (rows - first_row).min(rows_per_part);
         parts.push(WeightPart {
-            storage: PartStorage::RowQuads { texture, view },
+            storage: storage(parts.len(), n),
             first_row,
             rows: n,
             byte_offset: first_row as u64 * row_bytes,
@@ -601,7 +601,7 @@ fn quad_parts(
         });
         first_row += n;
     }
-    Some(parts)
+    parts
 }
 
 /// Stored rows (`row_bytes` each, a multiple of 4) as texture lines of row quads: word `i` of

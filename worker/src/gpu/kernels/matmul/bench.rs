@@ -128,33 +128,23 @@ pub fn measure_gemv(
         usage: wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    // Row quads live in textures: their copy goes to a texture as large as the largest part.
-    let texture_dst = weights[0].parts().iter().find_map(|p| match &p.storage {
-        PartStorage::RowQuads { texture, .. } => Some(
-            device.create_texture(&wgpu::TextureDescriptor {
+    // Row quads live in textures: their copy goes to a texture as large as the first part (a
+    // tensor's parts are all buffers or all textures, and none is larger than the first).
+    let texture_dst = match &weights[0].parts()[0].storage {
+        PartStorage::RowQuads { texture, .. } => {
+            Some(device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("bench copy"),
-                size: weights[0]
-                    .parts()
-                    .iter()
-                    .filter_map(|p| match &p.storage {
-                        PartStorage::RowQuads { texture, .. } => Some(texture.size()),
-                        PartStorage::Buffer(_) => None,
-                    })
-                    .fold(texture.size(), |a, b| wgpu::Extent3d {
-                        width: a.width.max(b.width),
-                        height: a.height.max(b.height),
-                        depth_or_array_layers: 1,
-                    }),
+                size: texture.size(),
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
                 format: texture.format(),
                 usage: wgpu::TextureUsages::COPY_DST,
                 view_formats: &[],
-            }),
-        ),
+            }))
+        }
         PartStorage::Buffer(_) => None,
-    });
+    };
     let copy_seconds = time_per_repeat(ctx, repeats, |encoder, i| {
         for part in weights[i % copies].parts() {
             match (&part.storage, &texture_dst) {
@@ -167,8 +157,7 @@ pub fn measure_gemv(
                         dst.as_image_copy(),
                         texture.size(),
                     ),
-                // Never: a texture part made texture_dst.
-                (PartStorage::RowQuads { .. }, None) => {}
+                (PartStorage::RowQuads { .. }, None) => {} // the first part is a texture then
             }
         }
     })?;
