@@ -8,7 +8,7 @@ use super::step_recorder::StageTimes;
 use super::step_recorder::StepRecorder;
 use super::EngineError;
 use crate::gpu::kernels::{
-    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, StepParams,
+    parse_top_k_output, top_k_output_size, GemvInput, GemvOptions, PreparedGemm, StepParams,
 };
 use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
@@ -234,6 +234,10 @@ impl GpuModel {
         let c = &self.config;
         let a = &self.acts;
         let w = &self.weights;
+        // Decode's GEMVs (and the last position's output GEMV of either) may take the norms and
+        // SwiGLU into how they read their input (GPUs): then those have no dispatches.
+        let fused = self.kernels.fused_decode();
+        let fused_layer = fused && n == 1;
 
         // Batches of more than one token use GEMM, prepared for this batch size.
         let prefill = (n > 1).then(|| {
@@ -267,16 +271,26 @@ impl GpuModel {
                 })
                 .collect();
             let out = w.output();
+            let (x, input) = match fused {
+                true => (
+                    &a.x,
+                    GemvInput::RmsNorm {
+                        weight: &w.output_norm,
+                        eps: c.rms_eps,
+                    },
+                ),
+                false => (&a.h, GemvInput::X),
+            };
             let output = self.kernels.gemv[&out.ty()].prepare(
                 device,
                 limits,
                 out,
-                &a.h,
+                x,
                 &a.logits,
                 GemvOptions {
-                    accumulate: false,
                     x_offset: (n - 1) * c.dim as u32,
-                    y_offset: 0,
+                    input,
+                    ..Default::default()
                 },
             );
             (embedding, layers, output)
@@ -304,7 +318,9 @@ impl GpuModel {
                     Some((_, layers, _)) => layers[l].record(pick, p),
                     None => self.decode.layers[l].record(pick, p),
                 };
-                rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
+                if !fused_layer {
+                    rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
+                }
                 rec.stage("attn_q_k_v", |p| mm(p, 0));
                 // RoPE also writes the step's K and V rows into the cache.
                 rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
@@ -312,15 +328,21 @@ impl GpuModel {
                     k.attention.encode_attend_into(p, &lb.attention, n)
                 });
                 rec.stage("attn_output", |p| mm(p, 1)); // x += Wo·att
-                rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.ffn_norm, n));
+                if !fused_layer {
+                    rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.ffn_norm, n));
+                }
                 rec.stage("ffn_gate_up", |p| mm(p, 2));
-                rec.stage("swiglu", |p| k.swiglu.encode_into(p, &self.swiglu, n));
+                if !fused_layer {
+                    rec.stage("swiglu", |p| k.swiglu.encode_into(p, &self.swiglu, n));
+                }
                 rec.stage("ffn_down", |p| mm(p, 3)); // x += Wdown·swiglu
             }
             if let Some(top_k) = readout {
-                rec.stage("rms_norm", |p| {
-                    k.rms_norm.encode_into(p, &self.output_norm, n)
-                });
+                if !fused {
+                    rec.stage("rms_norm", |p| {
+                        k.rms_norm.encode_into(p, &self.output_norm, n)
+                    });
+                }
                 rec.stage("output", |p| match &prefill {
                     Some((_, _, output)) => output.encode(p),
                     None => self.decode.output.encode(p),

@@ -6,9 +6,9 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemm, PreparedGemv, RmsNorm,
-    RmsNormBinding, Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu, SwiGluBinding,
-    TopK, TopKBinding,
+    GemvInput, GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemm, PreparedGemv,
+    RmsNorm, RmsNormBinding, Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu,
+    SwiGluBinding, TopK, TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::model::Config;
@@ -27,6 +27,14 @@ pub(crate) struct Kernels {
     pub attention: Attention,
     pub swiglu: SwiGlu,
     pub top_k: TopK,
+}
+
+impl Kernels {
+    /// Whether decode's GEMVs take the RMSNorms and SwiGLU into how they read their input
+    /// (GPUs: [`Gemv::fuses_inputs`]), so that those have no dispatches of their own.
+    pub fn fused_decode(&self) -> bool {
+        self.gemv.values().all(Gemv::fuses_inputs)
+    }
 }
 
 /// Activations of one step, `[max_batch][width]` f32 each (`logits`: one row).
@@ -300,20 +308,31 @@ impl GpuModel {
             .prepare(device, &step, &acts.gate, &acts.up, c.ffn_dim as u32);
         let output_norm = norm(&acts.x, &weights.output_norm, &acts.h);
 
-        let gemv = |w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, accumulate: bool| {
-            kernels.gemv[&w.ty()].prepare(
-                device,
-                limits,
-                w,
-                x,
-                y,
-                GemvOptions {
-                    accumulate,
-                    ..Default::default()
-                },
-            )
+        let gemv = |w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, options| {
+            kernels.gemv[&w.ty()].prepare(device, limits, w, x, y, options)
+        };
+        let residual = GemvOptions {
+            accumulate: true,
+            ..Default::default()
         };
         let a = &acts;
+        // A fused decode reads the residual stream through each norm (and the gate through
+        // SwiGLU) where the others read the norm's (SwiGLU's) output.
+        let fused = kernels.fused_decode();
+        let normed = |weight| match fused {
+            true => (
+                &a.x,
+                GemvInput::RmsNorm {
+                    weight,
+                    eps: c.rms_eps,
+                },
+            ),
+            false => (&a.h, GemvInput::X),
+        };
+        let swiglu_input = match fused {
+            true => GemvInput::SwiGlu { up: &a.up },
+            false => GemvInput::X,
+        };
         let decode = Decode {
             embedding: kernels.embedding.prepare(
                 device,
@@ -326,22 +345,51 @@ impl GpuModel {
             layers: weights
                 .layers
                 .iter()
-                .map(|lw| DecodeLayer {
-                    qkv: lw
-                        .qkv
-                        .prepare_gemv(&kernels, device, limits, &a.h, &[&a.q, &a.k, &a.v]),
-                    o: gemv(&lw.wo, &a.att, &a.x, true),
-                    gate_up: lw.gate_up.prepare_gemv(
-                        &kernels,
-                        device,
-                        limits,
-                        &a.h,
-                        &[&a.gate, &a.up],
-                    ),
-                    down: gemv(&lw.down, &a.gate, &a.x, true),
+                .map(|lw| {
+                    let (x, attn_input) = normed(&lw.attn_norm);
+                    let (_, ffn_input) = normed(&lw.ffn_norm);
+                    DecodeLayer {
+                        qkv: lw.qkv.prepare_gemv(
+                            &kernels,
+                            device,
+                            limits,
+                            x,
+                            attn_input,
+                            &[&a.q, &a.k, &a.v],
+                        ),
+                        o: gemv(&lw.wo, &a.att, &a.x, residual),
+                        gate_up: lw.gate_up.prepare_gemv(
+                            &kernels,
+                            device,
+                            limits,
+                            x,
+                            ffn_input,
+                            &[&a.gate, &a.up],
+                        ),
+                        down: gemv(
+                            &lw.down,
+                            &a.gate,
+                            &a.x,
+                            GemvOptions {
+                                input: swiglu_input,
+                                ..residual
+                            },
+                        ),
+                    }
                 })
                 .collect(),
-            output: gemv(weights.output(), &a.h, &a.logits, false),
+            output: {
+                let (x, input) = normed(&weights.output_norm);
+                gemv(
+                    weights.output(),
+                    x,
+                    &a.logits,
+                    GemvOptions {
+                        input,
+                        ..Default::default()
+                    },
+                )
+            },
         };
         Ok(Self {
             ctx,

@@ -11,7 +11,7 @@ use super::model::Kernels;
 use super::EngineError;
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::matmul::StackedOutputs;
-use crate::gpu::kernels::{GemvOptions, PreparedGemm, PreparedGemv};
+use crate::gpu::kernels::{GemvInput, GemvOptions, PreparedGemm, PreparedGemv};
 use crate::gpu::{GpuWeight, WeightEncoding, QUAD_ROWS};
 use crate::model::{LayerTensor, ModelError};
 
@@ -36,16 +36,20 @@ impl Projections {
         one.into_iter().chain(apart)
     }
 
-    /// The GEMVs writing member i's rows to `outputs[i]` (from `x`).
+    /// The GEMVs writing member i's rows to `outputs[i]` (from `x`, as `input` takes it).
     pub(super) fn prepare_gemv(
         &self,
         kernels: &Kernels,
         device: &wgpu::Device,
         limits: &wgpu::Limits,
         x: &wgpu::Buffer,
+        input: GemvInput<'_>,
         outputs: &[&wgpu::Buffer],
     ) -> Vec<PreparedGemv> {
-        let options = GemvOptions::default();
+        let options = GemvOptions {
+            input,
+            ..Default::default()
+        };
         match self {
             Self::Stacked { weight, rows } => {
                 let members = stacked_outputs(outputs, rows);

@@ -103,7 +103,7 @@ impl Gemm {
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_kernel, generic)?,
+            kernel: MatmulPipeline::choose(device, "gemm", ty, layout, typed_kernel, "", generic)?,
             spare: spare_outputs(device),
         })
     }

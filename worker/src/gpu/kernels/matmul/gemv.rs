@@ -79,22 +79,71 @@ fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
     }
 }
 
+/// What a GEMV multiplies its weights by: `x`, or what the small op of the step before it
+/// would have made of `x`, fused into the GEMV's staging of its input (GPUs only:
+/// [`Gemv::fuses_inputs`]; `gemv_input_*.wgsl`).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum GemvInput<'a> {
+    #[default]
+    X,
+    /// `RMSNorm(x) ∘ weight` over the `cols` floats of `x` (../rms_norm.wgsl's).
+    RmsNorm { weight: &'a wgpu::Buffer, eps: f32 },
+    /// `silu(x) · up`, `up` at the same offsets as `x` (../swiglu.wgsl's).
+    SwiGlu { up: &'a wgpu::Buffer },
+}
+
+impl GemvInput<'_> {
+    /// Every input, in the order of [`Gemv`]'s pipelines.
+    const SNIPPETS: [&'static str; 3] = [
+        include_str!("gemv_input_x.wgsl"),
+        include_str!("gemv_input_rms_norm.wgsl"),
+        include_str!("gemv_input_swiglu.wgsl"),
+    ];
+
+    fn index(&self) -> usize {
+        match self {
+            Self::X => 0,
+            Self::RmsNorm { .. } => 1,
+            Self::SwiGlu { .. } => 2,
+        }
+    }
+
+    /// The buffer bound beside `x` (binding 7), if any.
+    fn buffer(&self) -> Option<&wgpu::Buffer> {
+        match self {
+            Self::X => None,
+            Self::RmsNorm { weight, .. } => Some(weight),
+            Self::SwiGlu { up } => Some(up),
+        }
+    }
+
+    fn eps(&self) -> f32 {
+        match self {
+            Self::RmsNorm { eps, .. } => *eps,
+            _ => 0.0,
+        }
+    }
+}
+
 /// Options of one GEMV. Offsets count f32 elements.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GemvOptions {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GemvOptions<'a> {
     /// Add to `y` instead of overwriting it (the fused residual add).
     pub accumulate: bool,
     /// Where `x` starts in its buffer.
     pub x_offset: u32,
     /// Where `y` starts in its buffer (`y[y_offset + r]` receives row `r`).
     pub y_offset: u32,
+    /// What multiplies the weights.
+    pub input: GemvInput<'a>,
 }
 
-/// The GEMV pipeline for one weight type.
+/// The GEMV pipelines for one weight type.
 pub struct Gemv {
     ty: GgmlType,
     encoding: WeightEncoding,
-    kernel: MatmulPipeline,
+    /// By [`GemvInput::index`]: on GPUs one per input, on software adapters only `x`'s.
+    kernels: Vec<MatmulPipeline>,
     /// Bound as the outputs a single matrix does not have.
     spare: [wgpu::Buffer; 2],
 }
@@ -117,26 +166,43 @@ impl Gemv {
         layout: MatmulLayout,
     ) -> Result<Self, KernelError> {
         let encoding = WeightEncoding::for_weights(ty, layout);
-        let generic = || {
-            Ok(MatmulPipeline {
-                pipeline: weight_pipeline(
-                    device,
-                    "gemv",
-                    skeleton(layout),
-                    ty,
-                    encoding,
-                    MATMUL_OUTPUTS,
-                )?,
-                rows_per_workgroup: rows_per_workgroup(layout),
-                tokens_per_workgroup: 1,
-            })
+        // Software adapters keep the small ops apart: each pipeline costs a compile of warm
+        // load there, and their kernels read x lane by lane, not staged.
+        let inputs = match layout {
+            MatmulLayout::Cooperative => &GemvInput::SNIPPETS[..],
+            MatmulLayout::RowPerInvocation => &[""][..],
         };
+        let kernels = inputs
+            .iter()
+            .map(|input| {
+                let generic = || {
+                    Ok(MatmulPipeline {
+                        pipeline: weight_pipeline(
+                            device,
+                            "gemv",
+                            &format!("{}\n{input}", skeleton(layout)),
+                            ty,
+                            encoding,
+                            MATMUL_OUTPUTS,
+                        )?,
+                        rows_per_workgroup: rows_per_workgroup(layout),
+                        tokens_per_workgroup: 1,
+                    })
+                };
+                MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, input, generic)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             ty,
             encoding,
-            kernel: MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, generic)?,
+            kernels,
             spare: spare_outputs(device),
         })
+    }
+
+    /// Whether [`GemvOptions::input`] may be other than `x`.
+    pub fn fuses_inputs(&self) -> bool {
+        self.kernels.len() > 1
     }
 
     pub fn ty(&self) -> GgmlType {
@@ -174,17 +240,24 @@ impl Gemv {
         let (splits, buffers) = outputs.bind(w, &self.spare);
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(buffers[0].size() >= 4 * (options.y_offset as u64 + splits[0] as u64));
-        let (pipeline, rows_per_workgroup) =
-            (&self.kernel.pipeline, self.kernel.rows_per_workgroup);
+        let input = options.input;
+        let kernel = self.kernels.get(input.index()).unwrap_or_else(|| {
+            panic!(
+                "{}: this adapter's GEMV takes only x as its input",
+                w.name()
+            )
+        });
+        let mut more = buffers[1..].to_vec();
+        more.extend(input.buffer());
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,
-            pipeline,
+            &kernel.pipeline,
             "gemv params",
             w,
             x,
             buffers[0],
-            &buffers[1..],
+            &more,
             |part| {
                 let params = vec![
                     part.rows,
@@ -195,8 +268,12 @@ impl Gemv {
                     options.y_offset,
                     splits[0],
                     splits[1],
+                    input.eps().to_bits(),
+                    0,
+                    0,
+                    0,
                 ];
-                (params, part.rows.div_ceil(rows_per_workgroup))
+                (params, part.rows.div_ceil(kernel.rows_per_workgroup))
             },
         ))
     }
@@ -443,6 +520,74 @@ mod tests {
             max_part: 64 * 1024,
             ..case(GgmlType::Q6K, 1000, 256)
         });
+    }
+
+    /// On GPUs a GEMV takes RMSNorm(x) ∘ g or silu(gate) · up as its input, in place of the
+    /// norm's and SwiGLU's own dispatches: against the CPU ops, then `gemv_cpu`. x starts past
+    /// another token's row (the prefill's last-position output), has more columns than a
+    /// workgroup's lanes and than one staged tile, and the weights come in several parts.
+    #[test]
+    fn fused_inputs_match_the_ops_they_replace() {
+        let gpu = gpu();
+        let layout = MatmulLayout::Cooperative;
+        for (ty, rows, cols) in [
+            (GgmlType::Q6K, 37, 2048),
+            (GgmlType::Q8_0, 101, 576),
+            (GgmlType::F16, 12, 2048 + 576),
+        ] {
+            let (r, c) = (rows as usize, cols as usize);
+            let bytes = random_weight(ty, r, c, 7 + r as u64);
+            let w = upload(ty, layout, rows, cols, &bytes, 48 * 1024);
+            assert!(w.parts().len() >= 2, "{ty}: {} parts", w.parts().len());
+            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+            assert!(kernel.fuses_inputs());
+            // Two tokens' rows; the GEMV reads the second.
+            let x = random_f32(2 * c, 21);
+            let other = random_f32(2 * c, 22);
+            let (xb, other_b) = (storage_f32(&x), storage_f32(&other));
+            let last = &x[c..];
+            let eps = 1e-5;
+            let inputs = [
+                (
+                    "RMSNorm",
+                    GemvInput::RmsNorm {
+                        weight: &other_b,
+                        eps,
+                    },
+                    crate::cpu::ops::rmsnorm(last, &other[..c], eps),
+                ),
+                (
+                    "SwiGLU",
+                    GemvInput::SwiGlu { up: &other_b },
+                    crate::cpu::ops::silu_mul(last, &other[c..]),
+                ),
+            ];
+            for (name, input, effective) in inputs {
+                let yb = output_buffer(r);
+                let options = GemvOptions {
+                    x_offset: cols,
+                    input,
+                    ..Default::default()
+                };
+                let prepared = kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, options);
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                in_pass(&mut encoder, "fused", |pass| prepared.encode(pass));
+                gpu.queue.submit([encoder.finish()]);
+                let want = gemv_cpu(ty, &bytes, r, c, &effective).unwrap();
+                let scale = abs_dots(ty, &bytes, c, &effective);
+                let what = format!("{ty} {rows}x{cols} {name}");
+                assert_dots_close(&what, &read_f32(&yb, r), &want, &scale);
+            }
+        }
+    }
+
+    /// Software adapters' GEMVs take only x: the engine keeps their norms and SwiGLU apart.
+    #[test]
+    fn software_gemvs_take_only_x() {
+        for ty in [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32] {
+            let kernel = Gemv::new(&gpu().device, ty, MatmulLayout::RowPerInvocation).unwrap();
+            assert!(!kernel.fuses_inputs(), "{ty}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ fn main(
     if (first >= p.rows) {
         return;
     }
+    start_input(lane);
     let sub = lane % LANES;
     let row = first + lane / LANES;
     let valid = row < p.rows;

@@ -14,6 +14,10 @@ struct Params {
     y_offset: u32,   // where row 0 goes in y
     split1: u32,     // the tensor's first row written to y1
     split2: u32,     // the tensor's first row written to y2
+    eps: f32,        // the fused RMSNorm's epsilon (gemv_input_rms_norm.wgsl)
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -29,6 +29,7 @@ fn main(
     if (first >= p.rows) {
         return;
     }
+    start_input(lane);
     let i = lane % LANES;
     let row = first + lane / LANES;
     let valid = row < p.rows;

@@ -1,7 +1,7 @@
 // What the GPU GEMVs (gemv.wgsl, gemv_q6_k.wgsl) share: 256 invocations, 8 rows per
-// workgroup, a team of 32 lanes per row; x staged in workgroup memory in tiles of XTILE (a
-// multiple of every block size); a team's partial sums added by a tree reduction. Concatenated
-// after gemv_io.wgsl.
+// workgroup, a team of 32 lanes per row; the input staged in workgroup memory in tiles of XTILE
+// (a multiple of every block size); a team's partial sums added by a tree reduction.
+// Concatenated after gemv_io.wgsl, and followed by one gemv_input_*.wgsl snippet.
 
 const WG: u32 = 256u;
 const ROWS_PER_WG: u32 = 8u;
@@ -11,12 +11,13 @@ const XTILE: u32 = 2048u;
 var<workgroup> xs: array<vec4<f32>, 512>;
 var<workgroup> partial: array<f32, WG>;
 
-// Stages x[t0 .. t0 + n) (n a multiple of 4, at most XTILE) into xs; every lane of the
-// workgroup calls it.
+// Stages input elements t0 .. t0 + n (n a multiple of 4, at most XTILE) into xs: x itself, or
+// what a fused op makes of it (`input4`, from one gemv_input_*.wgsl snippet, whose
+// `start_input` the kernel calls first); every lane of the workgroup calls it.
 fn stage_x(lane: u32, t0: u32, n: u32) {
     workgroupBarrier();
     for (var k = lane; k < n / 4u; k += WG) {
-        xs[k] = x4(p.x_offset + t0 + 4u * k);
+        xs[k] = input4(p.x_offset + t0 + 4u * k);
     }
     workgroupBarrier();
 }

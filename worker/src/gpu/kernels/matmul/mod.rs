@@ -6,7 +6,9 @@
 //! (the type's block layout as `dequant16`: 16 weights at a time, the chunk size every type
 //! shares) and the kernel skeleton: for the products, the bindings every layout shares
 //! (`gemv_io.wgsl`, `gemm_io.wgsl`) then the layout's body (`gemv.wgsl`/`gemv_rows.wgsl`,
-//! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece.
+//! `gemm.wgsl`/`gemm_rows.wgsl`, see [`MatmulLayout`]); `../embedding.wgsl` is one piece. The
+//! GPU GEMVs end with one `gemv_input_*.wgsl` snippet: what they multiply by, x or the RMSNorm
+//! or SwiGLU of x ([`GemvInput`]), so that decode on a GPU runs no dispatch for those.
 //!
 //! On software adapters Q8_0 and Q6_K weights (almost every matrix of the models Hearth
 //! serves) go instead to kernels written for their block layout ([`TypedKernel`]:
@@ -27,7 +29,7 @@ mod gemv;
 mod layout;
 
 pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
-pub use gemv::{gemv_cpu, Gemv, GemvOptions, PreparedGemv};
+pub use gemv::{gemv_cpu, Gemv, GemvInput, GemvOptions, PreparedGemv};
 pub use layout::MatmulLayout;
 
 use super::params::{compute_pipeline, row_quad_pipeline, uniform_buffer};
@@ -156,14 +158,15 @@ pub(crate) struct MatmulPipeline {
 
 impl MatmulPipeline {
     /// The typed kernel `typed` has for `ty` in `layout`, or else the generic kernel
-    /// `generic` builds. Only the one that runs is built: each is a shader compile, 40–90 ms on
-    /// SwiftShader.
+    /// `generic` builds; `tail` (WGSL) ends either's source. Only the one that runs is built:
+    /// each is a shader compile, 40–90 ms on SwiftShader.
     pub fn choose(
         device: &wgpu::Device,
         label: &str,
         ty: GgmlType,
         layout: MatmulLayout,
         typed: fn(GgmlType, MatmulLayout) -> Option<TypedKernel>,
+        tail: &str,
         generic: impl FnOnce() -> Result<Self, KernelError>,
     ) -> Result<Self, KernelError> {
         match typed(ty, layout) {
@@ -171,7 +174,7 @@ impl MatmulPipeline {
                 pipeline: source_pipeline(
                     device,
                     &format!("{label} {layout:?} {ty}"),
-                    kernel.source,
+                    &format!("{}\n{tail}", kernel.source),
                     kernel.row_quads,
                     MATMUL_OUTPUTS,
                 ),
