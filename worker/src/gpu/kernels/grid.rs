@@ -2,7 +2,7 @@
 //! `maxComputeWorkgroupsPerDimension` (65535) is smaller than e.g. Llama 3's 128256
 //! vocabulary rows; and the one place every kernel dispatches through, which counts them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
 /// Workgroup counts for `dispatch_workgroups(x, y, 1)`. Kernels rebuild the linear index as
 /// `wg.x + wg.y * num_workgroups.x` and ignore indices past the end.
@@ -35,17 +35,20 @@ impl WorkgroupGrid {
     }
 }
 
-/// Dispatches recorded by this process so far: a diagnostic (`cargo xtask bench` reports the
-/// dispatches of one decode step).
-static DISPATCHES: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Dispatches recorded by this thread so far: a diagnostic (`cargo xtask bench` reports
+    /// the dispatches of one decode step). Per thread, so that tests running side by side do
+    /// not count each other's.
+    static DISPATCHES: Cell<u64> = const { Cell::new(0) };
+}
 
 pub fn dispatches_recorded() -> u64 {
-    DISPATCHES.load(Ordering::Relaxed)
+    DISPATCHES.with(Cell::get)
 }
 
 /// Records one dispatch of `x × y` workgroups (every kernel dispatches through here).
 pub(crate) fn dispatch(pass: &mut wgpu::ComputePass<'_>, x: u32, y: u32) {
-    DISPATCHES.fetch_add(1, Ordering::Relaxed);
+    DISPATCHES.with(|d| d.set(d.get() + 1));
     pass.dispatch_workgroups(x, y, 1);
 }
 
