@@ -1,13 +1,14 @@
 //! Weight tensors on the GPU, kept quantized (Q6_K stays 6-bit) and dequantized on the fly by
 //! the kernels in `kernels::matmul` and `kernels::embedding`.
 //!
-//! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major exactly as in the GGUF
-//! file on GPUs; on software adapters Q8_0 and Q6_K are re-encoded block by block as they arrive
-//! into layouts a CPU driver reads faster ([`WeightEncoding`]). When it is larger than one
+//! A tensor is `rows × cols` weights of one [`GgmlType`], stored row-major as in the GGUF file,
+//! some types re-encoded block by block as they arrive ([`WeightEncoding`]): on GPUs Q6_K, its
+//! blocks reordered into aligned words; on software adapters Q8_0 and Q6_K, into layouts a CPU
+//! driver reads faster. When it is larger than one
 //! binding may be, it is split by rows into several buffers or textures ("parts"), one binding
 //! each; kernels are dispatched once per part.
 //!
-//! Buffers (the GGUF encoding): a part is bound whole and read as `array<u32>`, with byte-offset
+//! Buffers (the GGUF encoding, and Q6_K's on GPUs): a part is bound whole and read as `array<u32>`, with byte-offset
 //! helpers in the shader (`load_u32`/`load_u16`/`load_u8` in `matmul/common.wgsl`), so rows and
 //! blocks need not be 4-byte aligned inside a part (a 256-weight Q6_K row is 210 bytes, and
 //! Q6_K / Q8_0 blocks alternate 4- and 2-byte alignment). Only a part's total size is rounded up
@@ -377,10 +378,15 @@ impl GpuWeight {
         let whole = &bytes[..(aligned_end - offset) as usize];
         match self.encoding {
             WeightEncoding::Gguf => self.write_aligned(queue, offset, whole),
-            encoding => {
+            encoding if encoding.is_row_quads() => {
                 let stored = encoding.encode(whole);
                 let first_row = (offset / self.row_bytes) as u32;
                 self.write_quads(queue, first_row, &stored);
+            }
+            // Whole blocks of a size that is a multiple of 4.
+            encoding => {
+                let stored = encoding.encode(whole);
+                self.write_aligned(queue, encoding.stored_len(offset), &stored);
             }
         }
         if aligned_end < end {
@@ -390,13 +396,13 @@ impl GpuWeight {
         Ok(())
     }
 
-    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), or a quad of rows
-    /// for row quads (the tensor's last quad may be short).
+    /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), a block for a
+    /// re-encoded buffer, or a quad of rows for row quads (the tensor's last quad may be short).
     fn unit(&self) -> usize {
         if self.encoding.is_row_quads() {
             (QUAD_ROWS as u64 * self.row_bytes) as usize
         } else {
-            4
+            self.encoding.unit().0
         }
     }
 

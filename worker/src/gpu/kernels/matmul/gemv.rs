@@ -34,14 +34,14 @@ fn rows_per_workgroup(layout: MatmulLayout) -> u32 {
 fn typed_kernel(ty: GgmlType, layout: MatmulLayout) -> Option<TypedKernel> {
     if layout == MatmulLayout::Cooperative {
         return match ty {
-            // Reads the GGUF encoding.
+            // Reads WeightEncoding::Q6KLanes.
             GgmlType::Q6K => Some(TypedKernel {
                 source: concat!(
                     include_str!("common.wgsl"),
                     include_str!("byte_values.wgsl"),
                     include_str!("gemv_io.wgsl"),
                     include_str!("gemv_team.wgsl"),
-                    include_str!("gemv_q6_k.wgsl")
+                    include_str!("gemv_q6_k_lanes.wgsl")
                 ),
                 rows_per_workgroup: 8,
                 tokens_per_workgroup: 1,

@@ -1,4 +1,4 @@
-// What the GPU GEMVs (gemv.wgsl, gemv_q6_k.wgsl) share: 256 invocations, 8 rows per
+// What the GPU GEMVs (gemv.wgsl, gemv_q6_k_lanes.wgsl) share: 256 invocations, 8 rows per
 // workgroup, a team of 32 lanes per row; the input staged in workgroup memory in tiles of XTILE
 // (a multiple of every block size); a team's partial sums added by a tree reduction.
 // Concatenated after gemv_io.wgsl, and followed by one gemv_input_*.wgsl snippet.

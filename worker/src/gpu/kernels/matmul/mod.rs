@@ -60,6 +60,9 @@ pub(crate) fn dequant_snippet(ty: GgmlType, encoding: WeightEncoding) -> Option<
         (WeightEncoding::Q8_0Words, GgmlType::Q8_0) => {
             return Some(include_str!("dequant_q8_0_words.wgsl"))
         }
+        (WeightEncoding::Q6KLanes, GgmlType::Q6K) => {
+            return Some(include_str!("dequant_q6_k_lanes.wgsl"))
+        }
         _ => return None,
     }
     Some(match ty {
@@ -136,7 +139,7 @@ pub(crate) const MATMUL_OUTPUTS: u32 = 3;
 /// A matrix product written for one weight type and layout: on software adapters, where the
 /// generic `gemv_rows.wgsl`/`gemm_rows.wgsl` spend most of their time in per-lane loads and
 /// shifts (see `gemv_rows_q8_0_words.wgsl`); on GPUs, where the generic kernels' lanes gather
-/// from scattered addresses (see `gemv_q6_k.wgsl`).
+/// from scattered addresses (see `gemv_q6_k_lanes.wgsl`).
 pub(crate) struct TypedKernel {
     /// The complete WGSL source.
     pub source: &'static str,
