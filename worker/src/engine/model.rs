@@ -165,7 +165,7 @@ impl Kernels {
         let mut gemm = HashMap::new();
         for ty in matrix_types {
             if let std::collections::hash_map::Entry::Vacant(e) = gemv.entry(ty) {
-                e.insert(Gemv::new(device, ty, layout)?);
+                e.insert(Gemv::new(ctx, ty, layout)?);
                 gemm.insert(ty, Gemm::new(device, ty, layout)?);
             }
         }

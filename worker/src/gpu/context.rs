@@ -72,6 +72,20 @@ impl GpuContext {
                 .any(|n| name.contains(n))
     }
 
+    /// Whether a team of 32 lanes (a GPU GEMV's row, `gemv_team.wgsl`) always lies within
+    /// one subgroup, so that it can sum with subgroup shuffles instead of workgroup barriers:
+    /// the adapter has subgroups of at least 32 (NVIDIA 32, AMD 32 or 64, Apple 32; Intel's and
+    /// Mali's 8 or 16 do not qualify).
+    ///
+    /// Not in browsers: wgpu 30 keeps subgroups a native-only feature (its web backend does not
+    /// ask for WebGPU's `subgroups`), and the WGSL would need `enable subgroups;` there, which
+    /// naga refuses natively.
+    pub fn subgroup_teams(&self) -> bool {
+        !cfg!(target_arch = "wasm32")
+            && self.features.contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroup_min_size >= 32
+    }
+
     pub fn summary(&self) -> AdapterSummary {
         let name = match (self.info.name.trim(), self.info.device_type) {
             ("", wgpu::DeviceType::Cpu) => "a software (CPU) adapter".to_string(),

@@ -44,9 +44,9 @@
 //!
 //! In the GGUF encoding a 210-byte block starts at every other half-word, so half a row's
 //! blocks need each word put together from two; and a lane's 4 scales take 4 reads. On an H200
-//! the 16384×2048 Q6_K GEMV of a Llama-3.2-1B layer took 20 µs in this layout where it took
-//! 29–31 µs reading the GGUF bytes (the same run, each dispatch's fixed cost included). 212/210
-//! of the GGUF bytes.
+//! the 16384×2048 Q6_K GEMV of a Llama-3.2-1B layer took 26 µs in this layout (20–21 with the
+//! subgroup team sum) where it took 29–31 µs reading the GGUF bytes (the same run, each
+//! dispatch's fixed cost included). 212/210 of the GGUF bytes.
 
 use super::kernels::matmul::MatmulLayout;
 use crate::gguf::GgmlType;

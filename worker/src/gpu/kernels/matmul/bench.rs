@@ -105,7 +105,7 @@ pub fn measure_gemv(
     let x: Vec<f32> = (0..cols).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let x = storage("bench x", bytemuck::cast_slice(&x));
     let y = storage("bench y", &vec![0u8; rows as usize * 4]);
-    let kernel = Gemv::new(device, ty, layout)?;
+    let kernel = Gemv::new(ctx, ty, layout)?;
     let gemvs: Vec<_> = weights
         .iter()
         .map(|w| kernel.prepare(device, &ctx.limits, w, &x, &y, GemvOptions::default()))

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::params::in_pass;
-use crate::gpu::{GpuWeight, WeightEncoding};
+use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::quant::{dequantize_to_vec, QuantError};
 
 fn skeleton(layout: MatmulLayout) -> &'static str {
@@ -160,10 +160,17 @@ impl PreparedGemv {
 }
 
 impl Gemv {
-    pub fn new(
+    /// The pipelines for `ty` weights in `layout` on the adapter behind `ctx`.
+    pub fn new(ctx: &GpuContext, ty: GgmlType, layout: MatmulLayout) -> Result<Self, KernelError> {
+        Self::with_team_sum(&ctx.device, ty, layout, ctx.subgroup_teams())
+    }
+
+    /// [`Self::new`] with the GPU layout's teams summing by subgroup shuffles or not.
+    fn with_team_sum(
         device: &wgpu::Device,
         ty: GgmlType,
         layout: MatmulLayout,
+        subgroup_teams: bool,
     ) -> Result<Self, KernelError> {
         let encoding = WeightEncoding::for_weights(ty, layout);
         // Software adapters keep the small ops apart: each pipeline costs a compile of warm
@@ -172,15 +179,21 @@ impl Gemv {
             MatmulLayout::Cooperative => &GemvInput::SNIPPETS[..],
             MatmulLayout::RowPerInvocation => &[""][..],
         };
+        let team_sum = match (layout, subgroup_teams) {
+            (MatmulLayout::RowPerInvocation, _) => "",
+            (MatmulLayout::Cooperative, true) => include_str!("gemv_team_sum_subgroup.wgsl"),
+            (MatmulLayout::Cooperative, false) => include_str!("gemv_team_sum_workgroup.wgsl"),
+        };
         let kernels = inputs
             .iter()
             .map(|input| {
+                let tail = format!("{team_sum}\n{input}");
                 let generic = || {
                     Ok(MatmulPipeline {
                         pipeline: weight_pipeline(
                             device,
                             "gemv",
-                            &format!("{}\n{input}", skeleton(layout)),
+                            &format!("{}\n{tail}", skeleton(layout)),
                             ty,
                             encoding,
                             MATMUL_OUTPUTS,
@@ -189,7 +202,7 @@ impl Gemv {
                         tokens_per_workgroup: 1,
                     })
                 };
-                MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, input, generic)
+                MatmulPipeline::choose(device, "gemv", ty, layout, typed_kernel, &tail, generic)
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -361,7 +374,7 @@ mod tests {
             let w = upload(c.ty, layout, c.rows, c.cols, &bytes, max_part);
             parts = parts.max(w.parts().len());
             let yb = storage_f32(&y0);
-            let kernel = Gemv::new(&gpu.device, c.ty, layout).unwrap();
+            let kernel = Gemv::new(gpu, c.ty, layout).unwrap();
             let options = GemvOptions {
                 accumulate: c.accumulate,
                 ..Default::default()
@@ -405,7 +418,7 @@ mod tests {
                 let outputs = member_outputs(&members, 1);
                 let pairs: Vec<(&wgpu::Buffer, u32)> =
                     outputs.iter().zip(members.iter().copied()).collect();
-                let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+                let kernel = Gemv::new(gpu, ty, layout).unwrap();
                 let prepared = kernel.prepare_stacked(
                     &gpu.device,
                     &gpu.limits,
@@ -539,7 +552,7 @@ mod tests {
             let bytes = random_weight(ty, r, c, 7 + r as u64);
             let w = upload(ty, layout, rows, cols, &bytes, 48 * 1024);
             assert!(w.parts().len() >= 2, "{ty}: {} parts", w.parts().len());
-            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+            let kernel = Gemv::new(gpu, ty, layout).unwrap();
             assert!(kernel.fuses_inputs());
             // Two tokens' rows; the GEMV reads the second.
             let x = random_f32(2 * c, 21);
@@ -581,11 +594,50 @@ mod tests {
         }
     }
 
+    /// The GPU layout's teams sum by subgroup shuffles where subgroups have 32 lanes or more:
+    /// the shader builds wherever the adapter has subgroups, and it computes the product where
+    /// they are that wide (not lavapipe's 8: there the other GEMV tests run the workgroup sum).
+    #[test]
+    fn subgroup_team_sum() {
+        let gpu = gpu();
+        if !gpu.features.contains(wgpu::Features::SUBGROUP) {
+            eprintln!("skipped: the adapter has no subgroups");
+            return;
+        }
+        let layout = MatmulLayout::Cooperative;
+        for (ty, rows, cols) in [(GgmlType::Q6K, 37, 2048), (GgmlType::Q8_0, 21, 576)] {
+            let kernel = Gemv::with_team_sum(&gpu.device, ty, layout, true).unwrap();
+            if !gpu.subgroup_teams() {
+                continue;
+            }
+            let (r, c) = (rows as usize, cols as usize);
+            let bytes = random_weight(ty, r, c, 3);
+            let w = upload(ty, layout, rows, cols, &bytes, u64::MAX);
+            let x = random_f32(c, 4);
+            let (xb, yb) = (storage_f32(&x), output_buffer(r));
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            kernel.encode(
+                &gpu.device,
+                &gpu.limits,
+                &mut encoder,
+                &w,
+                &xb,
+                &yb,
+                Default::default(),
+            );
+            gpu.queue.submit([encoder.finish()]);
+            let want = gemv_cpu(ty, &bytes, r, c, &x).unwrap();
+            let scale = abs_dots(ty, &bytes, c, &x);
+            let what = format!("{ty} {rows}x{cols} by subgroups");
+            assert_dots_close(&what, &read_f32(&yb, r), &want, &scale);
+        }
+    }
+
     /// Software adapters' GEMVs take only x: the engine keeps their norms and SwiGLU apart.
     #[test]
     fn software_gemvs_take_only_x() {
         for ty in [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32] {
-            let kernel = Gemv::new(&gpu().device, ty, MatmulLayout::RowPerInvocation).unwrap();
+            let kernel = Gemv::new(gpu(), ty, MatmulLayout::RowPerInvocation).unwrap();
             assert!(!kernel.fuses_inputs(), "{ty}");
         }
     }
@@ -599,7 +651,7 @@ mod tests {
         let yb = output_buffer(40);
         for layout in MatmulLayout::ALL {
             let w = upload(ty, layout, 40, 512, &bytes, 32 * 1024);
-            let kernel = Gemv::new(&gpu.device, ty, layout).unwrap();
+            let kernel = Gemv::new(gpu, ty, layout).unwrap();
             let prepared =
                 kernel.prepare(&gpu.device, &gpu.limits, &w, &xb, &yb, Default::default());
             for seed in [1, 2] {

@@ -7,7 +7,8 @@
 // l = 4m, of both sub-blocks of half h, and the qh word that holds their high bits: the 16
 // lanes read 192 bytes side by side), one word of its 4 scales, and d: 16 weights a lane per
 // block. In the GGUF encoding (210-byte blocks at every other half-word) the same kernel took
-// 29–31 µs for a 16384×2048 matrix on an H200, 20–21 µs here. Before that, on an H200
+// 29–31 µs for a 16384×2048 matrix on an H200, 26 µs here (20–21 µs with the subgroup team
+// sum). Before that, on an H200
 // (Llama-3.2-1B shape, the same run) a decode step took 2.80 ms with 8 weights a lane (32 lanes
 // a block), 2.52 with 16, 2.72 with 32 (8 lanes a block) and 3.5 with 16 and two rows a team
 // (half the workgroups).

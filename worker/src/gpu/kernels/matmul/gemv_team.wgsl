@@ -1,7 +1,8 @@
 // What the GPU GEMVs (gemv.wgsl, gemv_q6_k_lanes.wgsl) share: 256 invocations, 8 rows per
 // workgroup, a team of 32 lanes per row; the input staged in workgroup memory in tiles of XTILE
-// (a multiple of every block size); a team's partial sums added by a tree reduction.
-// Concatenated after gemv_io.wgsl, and followed by one gemv_input_*.wgsl snippet.
+// (a multiple of every block size). Concatenated after gemv_io.wgsl, and followed by one
+// gemv_team_sum_*.wgsl snippet (how a team adds its lanes' sums) and one gemv_input_*.wgsl
+// snippet (what the input is).
 
 const WG: u32 = 256u;
 const ROWS_PER_WG: u32 = 8u;
@@ -20,19 +21,4 @@ fn stage_x(lane: u32, t0: u32, n: u32) {
         xs[k] = input4(p.x_offset + t0 + 4u * k);
     }
     workgroupBarrier();
-}
-
-// The sum of the 32 `acc`s of `lane`'s team, in its first lane; every lane of the workgroup
-// calls it.
-fn team_sum(lane: u32, acc: f32) -> f32 {
-    let i = lane % LANES;
-    partial[lane] = acc;
-    workgroupBarrier();
-    for (var r = LANES / 2u; r > 0u; r >>= 1u) {
-        if (i < r) {
-            partial[lane] += partial[lane + r];
-        }
-        workgroupBarrier();
-    }
-    return partial[lane];
 }
