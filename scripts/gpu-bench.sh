@@ -36,6 +36,11 @@ print(f"step: {s['dispatches']} dispatches, record {s['record_s'] * 1e3:.2f} ms,
       f"a dispatch {b['dispatch_s'] * 1e6:.1f} us alone, {b['dispatch_in_pass_s'] * 1e6:.1f} us in a pass")
 for st in s["stages"]:
     print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches")
+gpu = s.get("gpu_stages", [])
+if gpu:
+    print(f"GPU time by stage (a pass each, timestamps): {sum(g['seconds'] for g in gpu) * 1e3:.3f} ms in all")
+    for st in sorted(gpu, key=lambda g: -g["seconds"]):
+        print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches in {st['submits']} passes")
 for g in b["gemv"]:
     print(f"  GEMV {g['type']} {g['layout']}: {g['gemv_bytes_per_s'] / 1e9:.0f} GB/s, "
           f"{g['gemv_over_copy']:.2f} of copy, {g['gemv_bytes_per_s'] / b['memory_read_bytes_per_s']:.2f} of read")

@@ -326,6 +326,28 @@ fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
             assert_eq!(s.submits, submits, "{layout:?} {}", s.name);
             assert!(s.seconds > 0.0, "{layout:?} {}", s.name);
         }
+        // The same step with each stage a pass of its own, timed on the GPU, where the device
+        // writes timestamps.
+        gpu.truncate(pos);
+        match gpu.stamped_decode_step(42).unwrap() {
+            Some((stamped, gpu_times)) => {
+                assert_eq!(stamped, want, "{layout:?}");
+                let gpu_names: Vec<&str> = gpu_times.stages.iter().map(|s| s.name).collect();
+                assert_eq!(gpu_names, names, "{layout:?}");
+                for (g, s) in gpu_times.stages.iter().zip(&times.stages) {
+                    assert_eq!(
+                        (g.submits, g.dispatches),
+                        (s.submits, s.dispatches),
+                        "{layout:?} {}",
+                        s.name
+                    );
+                }
+                let total: f64 = gpu_times.stages.iter().map(|s| s.seconds).sum();
+                assert!(total > 0.0, "{layout:?}: {gpu_times:?}");
+            }
+            None => eprintln!("skipped the stamped step: the device writes no timestamps"),
+        }
+        assert_eq!(gpu.len(), pos + 1);
         // q, k and v are one stacked product, gate and up another; RoPE writes the KV cache,
         // so attention is one dispatch (on GPUs two: positions split, then merged).
         for stage in ["attn_q_k_v", "ffn_gate_up", "rope", "attention"] {

@@ -148,18 +148,29 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         Vec::new()
     };
+    // And timed on the GPU, each stage a pass of its own in one submit, where it can be.
+    let gpu_stages = match model.capacity() > window + timed + 1 {
+        true => model
+            .stamped_decode_step(next)?
+            .map_or_else(Vec::new, |(_, times)| times.stages),
+        false => Vec::new(),
+    };
+    let stage_json = |s: &engine::StageTime| {
+        json!({
+            "name": s.name,
+            "seconds": s.seconds,
+            "dispatches": s.dispatches,
+            "submits": s.submits,
+        })
+    };
     let decode_step = json!({
         "steps": steps.len(),
         "dispatches": steps.first().map_or(0, |s| s.dispatches),
         "record_s": mean(|s| s.record_s),
         "wait_s": mean(|s| s.wait_s),
         "empty_round_trip_s": empty_round_trip_s,
-        "stages": stages.iter().map(|s| json!({
-            "name": s.name,
-            "seconds": s.seconds,
-            "dispatches": s.dispatches,
-            "submits": s.submits,
-        })).collect::<Vec<_>>(),
+        "stages": stages.iter().map(stage_json).collect::<Vec<_>>(),
+        "gpu_stages": gpu_stages.iter().map(stage_json).collect::<Vec<_>>(),
     });
 
     let working_set = args.working_set_mib << 20;

@@ -6,6 +6,8 @@ use super::model::{GpuModel, LayerProducts, Readout};
 #[cfg(not(target_arch = "wasm32"))]
 use super::step_recorder::StageTimes;
 use super::step_recorder::StepRecorder;
+#[cfg(not(target_arch = "wasm32"))]
+use super::step_recorder::{StepProbe, StepStamps};
 use super::EngineError;
 use crate::gpu::kernels::{
     parse_top_k_output, top_k_output_size, GemvInput, GemvOptions, PreparedGemm, StepParams,
@@ -140,9 +142,35 @@ impl GpuModel {
     pub fn staged_decode_step(&mut self, token: u32) -> Result<(u32, StageTimes), EngineError> {
         self.native_decode_step(token, |model, pos| {
             let mut times = StageTimes::default();
-            model.record_step(&[token], pos, Some(1), Some(&mut times));
+            model.record_step(&[token], pos, Some(1), Some(StepProbe::Timed(&mut times)));
             times
         })
+    }
+
+    /// One greedy decode step of `token`, like `forward`, with each stage in a compute pass of
+    /// its own, all in one submit, timed by GPU timestamps (native tools: `cargo xtask bench`
+    /// reports where the GPU time goes without a round trip per stage); `None` (and no step)
+    /// where the device writes no timestamps.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn stamped_decode_step(
+        &mut self,
+        token: u32,
+    ) -> Result<Option<(u32, StageTimes)>, EngineError> {
+        // A decode step has 3 + 9 stages a layer at most.
+        let stages = 3 + 9 * self.config.n_layers as u32;
+        let Some(mut stamps) = StepStamps::new(&self.ctx, stages) else {
+            return Ok(None);
+        };
+        let (id, ()) = self.native_decode_step(token, |model, pos| {
+            model.record_step(
+                &[token],
+                pos,
+                Some(1),
+                Some(StepProbe::Stamped(&mut stamps)),
+            );
+        })?;
+        let times = pollster::block_on(stamps.times(&self.ctx))?;
+        Ok(Some((id, times)))
     }
 
     /// A greedy decode step of `token` whose commands `record` submits at the cached length,
@@ -191,20 +219,20 @@ impl GpuModel {
         );
     }
 
-    /// [`Self::run_step`], or with `times`, each stage submitted alone and timed into it.
+    /// [`Self::run_step`], or with `probe`, recorded to see into (see [`StepRecorder`]).
     fn record_step(
         &self,
         tokens: &[u32],
         start_pos: usize,
         readout: Option<u32>,
-        #[cfg(not(target_arch = "wasm32"))] times: Option<&mut StageTimes>,
+        #[cfg(not(target_arch = "wasm32"))] probe: Option<StepProbe<'_>>,
     ) {
         self.write_step_inputs(tokens, start_pos);
         let commands = self.encode_step(
             tokens.len() as u32,
             readout,
             #[cfg(not(target_arch = "wasm32"))]
-            times,
+            probe,
         );
         self.ctx.queue.submit([commands]);
     }
@@ -220,14 +248,15 @@ impl GpuModel {
         );
     }
 
-    /// The commands of a step of `n` tokens (inputs from [`Self::write_step_inputs`]); with
-    /// `times`, each stage is submitted alone and timed into it, and only the read-back copy
-    /// is left in the returned commands.
+    /// The commands of a step of `n` tokens (inputs from [`Self::write_step_inputs`]); with a
+    /// `StepProbe::Timed`, each stage is submitted alone and timed into it, and only the
+    /// read-back copy is left in the returned commands; with a `StepProbe::Stamped`, each stage
+    /// is a pass of its own with timestamps, resolved at the end.
     fn encode_step(
         &self,
         n: u32,
         readout: Option<u32>,
-        #[cfg(not(target_arch = "wasm32"))] times: Option<&mut StageTimes>,
+        #[cfg(not(target_arch = "wasm32"))] probe: Option<StepProbe<'_>>,
     ) -> wgpu::CommandBuffer {
         let ctx = &self.ctx;
         let (device, limits) = (&ctx.device, &ctx.limits);
@@ -301,8 +330,12 @@ impl GpuModel {
         });
         {
             #[cfg(not(target_arch = "wasm32"))]
-            let mut rec = match times {
-                Some(times) => StepRecorder::Timed { ctx, times },
+            let mut rec = match probe {
+                Some(StepProbe::Timed(times)) => StepRecorder::Timed { ctx, times },
+                Some(StepProbe::Stamped(stamps)) => StepRecorder::Stamped {
+                    encoder: &mut encoder,
+                    stamps,
+                },
                 None => StepRecorder::pass(&mut encoder),
             };
             #[cfg(target_arch = "wasm32")]
@@ -351,6 +384,7 @@ impl GpuModel {
                     k.top_k.encode_into(p, &self.readouts[&top_k].binding)
                 });
             }
+            rec.finish();
         }
         if let Some(top_k) = readout {
             let r = &self.readouts[&top_k];

@@ -21,9 +21,15 @@ pub struct GpuContext {
     pub features: wgpu::Features,
 }
 
-/// Features the engine uses when present; f32 paths exist for all of them.
+/// Features the engine uses when present; f32 paths exist for all of them. Natively also
+/// timestamp queries, for `cargo xtask bench` (`GpuModel::stamped_decode_step`).
+#[cfg(target_arch = "wasm32")]
 const OPTIONAL_FEATURES: wgpu::Features =
     wgpu::Features::SHADER_F16.union(wgpu::Features::SUBGROUP);
+#[cfg(not(target_arch = "wasm32"))]
+const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::SHADER_F16
+    .union(wgpu::Features::SUBGROUP)
+    .union(wgpu::Features::TIMESTAMP_QUERY);
 
 impl GpuContext {
     /// Requests a high-performance adapter and a device with every limit the adapter offers

@@ -113,6 +113,7 @@ fn real_gpu_part(md: &mut String, records: &[GpuRecord]) {
         .collect();
     let named: Vec<(&String, &DecodeStep)> = measured.iter().map(|(n, d)| (n, *d)).collect();
     decode_stages(md, &named);
+    gpu_stages(md, &named);
     for g in records {
         let Some(r) = g.runs.iter().find(|r| !r.gemv.is_empty()) else {
             continue;
@@ -415,6 +416,53 @@ fn decode_steps(md: &mut String, b: &Benchmarks) {
         );
     }
     decode_stages(md, &measured);
+    gpu_stages(md, &measured);
+}
+
+/// Per model: the GPU time of each kind of stage of one decode step by timestamps, largest
+/// first, against the step's wait.
+fn gpu_stages(md: &mut String, measured: &[(&String, &DecodeStep)]) {
+    let stamped: Vec<_> = measured
+        .iter()
+        .filter(|(_, d)| !d.gpu_stages.is_empty())
+        .collect();
+    if stamped.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nThe same step timed on the GPU: one more step with each stage a compute pass of its \
+         own, all in one submit, timed from each pass's start to its end by GPU timestamps. The \
+         sum leaves out what falls between passes; the share is of that sum.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Model | Stage | Dispatches | Passes | GPU time (ms) | Share |"
+    );
+    let _ = writeln!(md, "|---|---|--:|--:|--:|--:|");
+    for (model, d) in stamped {
+        let total: f64 = d.gpu_stages.iter().map(|s| s.seconds).sum();
+        let mut stages: Vec<_> = d.gpu_stages.iter().collect();
+        stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        for s in stages {
+            let share = if total > 0.0 { s.seconds / total } else { 0.0 };
+            let _ = writeln!(
+                md,
+                "| {model} | {} | {} | {} | {:.3} | {:.0}% |",
+                s.name,
+                s.dispatches,
+                s.submits,
+                s.seconds * 1e3,
+                share * 100.0
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| {model} | all stages | | | {:.3} | of a {:.3} ms wait |",
+            total * 1e3,
+            d.wait_s * 1e3
+        );
+    }
 }
 
 /// Per model: the GPU work of each kind of stage of one decode step, largest first.
@@ -567,6 +615,19 @@ mod tests {
             md.contains("| test model | 395 | 0.79 | 192.3 | 0.10 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn gpu_timed_stages_are_ranked_against_the_step_s_wait() {
+        let md = sample();
+        let at = |row: &str| {
+            md.find(row)
+                .unwrap_or_else(|| panic!("no row {row} in {md}"))
+        };
+        let down = at("| test model | ffn_down | 30 | 30 | 6.000 | 75% |");
+        let rope = at("| test model | rope | 30 | 30 | 2.000 | 25% |");
+        let all = at("| test model | all stages | | | 8.000 | of a 192.300 ms wait |");
+        assert!(down < rope && rope < all, "{md}");
     }
 
     #[test]

@@ -203,10 +203,10 @@ fn native_run(
             "stopped after {} minutes on this machine",
             limit.as_secs() / 60
         )),
-        Some(_) => NativeOutcome::Measured(read_json(out)?),
+        Some(_) => NativeOutcome::Measured(Box::new(read_json(out)?)),
         None => {
             process::run(&mut cmd)?;
-            NativeOutcome::Measured(read_json(out)?)
+            NativeOutcome::Measured(Box::new(read_json(out)?))
         }
     };
     Ok(NativeRun {

@@ -45,7 +45,7 @@ pub struct NativeRun {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NativeOutcome {
-    Measured(NativeReport),
+    Measured(Box<NativeReport>),
     Skipped(String),
 }
 
@@ -61,6 +61,11 @@ pub struct DecodeStep {
     /// One more step with each stage submitted alone (absent in reports from before).
     #[serde(default)]
     pub stages: Vec<DecodeStage>,
+    /// One more step with each stage a pass of its own, all in one submit, timed by GPU
+    /// timestamps (`submits` counts passes; absent in reports from before, and where the
+    /// adapter has no timestamp queries).
+    #[serde(default)]
+    pub gpu_stages: Vec<DecodeStage>,
 }
 
 /// One kind of stage of a decode step (all layers' together), submitted alone and waited for.
