@@ -77,8 +77,8 @@ pub fn run(args: Args) -> Result<()> {
     );
     let window = args.prompt_tokens + args.decode_tokens;
     let options = LoadOptions {
-        // Room for the timed steps and the staged one after the decode.
-        max_context: Some(window + TIMED_STEPS + 1),
+        // Room for the timed steps, and the staged and the GPU-timed one after the decode.
+        max_context: Some(window + TIMED_STEPS + 2),
         ..LoadOptions::default()
     };
     eprintln!("loading {}", path.display());
