@@ -15,7 +15,6 @@ fn main(
     if (first >= p.rows) {
         return;
     }
-    start_input(lane);
     let sub = lane % LANES;
     let row = first + lane / LANES;
     let valid = row < p.rows;
@@ -37,7 +36,8 @@ fn main(
         }
     }
 
-    let total = team_sum(lane, acc);
+    let scale = input_scale(lane);
+    let total = team_sum(lane, acc) * scale;
     if (sub == 0u) {
         store_y(row, total);
     }

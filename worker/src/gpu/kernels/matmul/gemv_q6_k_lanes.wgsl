@@ -26,7 +26,6 @@ fn main(
     if (first >= p.rows) {
         return;
     }
-    start_input(lane);
     let i = lane % LANES;
     let row = first + lane / LANES;
     let valid = row < p.rows;
@@ -69,7 +68,8 @@ fn main(
         }
     }
 
-    let total = team_sum(lane, acc);
+    let scale = input_scale(lane);
+    let total = team_sum(lane, acc) * scale;
     if (i == 0u) {
         store_y(row, total);
     }

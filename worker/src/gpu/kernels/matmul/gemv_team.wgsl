@@ -14,7 +14,7 @@ var<workgroup> partial: array<f32, WG>;
 
 // Stages input elements t0 .. t0 + n (n a multiple of 4, at most XTILE) into xs: x itself, or
 // what a fused op makes of it (`input4`, from one gemv_input_*.wgsl snippet, whose
-// `start_input` the kernel calls first); every lane of the workgroup calls it.
+// `input_scale` then scales the row sums); every lane of the workgroup calls it.
 fn stage_x(lane: u32, t0: u32, n: u32) {
     workgroupBarrier();
     for (var k = lane; k < n / 4u; k += WG) {
