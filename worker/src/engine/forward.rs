@@ -355,8 +355,11 @@ impl GpuModel {
                     rec.stage("rms_norm", |p| k.rms_norm.encode_into(p, &lb.attn_norm, n));
                 }
                 rec.stage("attn_q_k_v", |p| mm(p, 0));
-                // RoPE also writes the step's K and V rows into the cache.
-                rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
+                // RoPE also writes the step's K and V rows into the cache (on GPUs decode's
+                // q/k/v product does both).
+                if !(fused_layer && self.rope_in_qkv) {
+                    rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
+                }
                 rec.stage("attention", |p| {
                     k.attention.encode_attend_into(p, &lb.attention, n)
                 });

@@ -6,9 +6,9 @@ use super::{EngineError, LoadOptions};
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::{
     Attention, AttentionBinding, AttentionBuffers, AttentionShape, Embedding, Gemm, Gemv,
-    GemvInput, GemvOptions, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemm, PreparedGemv,
-    RmsNorm, RmsNormBinding, Rope, RopeBinding, RopeBuffers, RopeShape, StepUniform, SwiGlu,
-    SwiGluBinding, TopK, TopKBinding,
+    GemvInput, GemvOptions, GemvOutput, KvCache, MatmulLayout, PreparedEmbedding, PreparedGemm,
+    PreparedGemv, RmsNorm, RmsNormBinding, Rope, RopeBinding, RopeBuffers, RopeShape, RopeStore,
+    StepUniform, SwiGlu, SwiGluBinding, TopK, TopKBinding,
 };
 use crate::gpu::{GpuContext, GpuWeight, WeightEncoding};
 use crate::model::Config;
@@ -128,6 +128,8 @@ pub struct GpuModel {
     pub(super) swiglu: SwiGluBinding,
     pub(super) output_norm: RmsNormBinding,
     pub(super) decode: Decode,
+    /// Decode's q/k/v products apply RoPE and write the KV cache (`GemvOutput::Rope`).
+    pub(super) rope_in_qkv: bool,
     pub(super) readouts: HashMap<u32, Readout>,
     /// The commands of a one-token step reading out the top `k`, recorded while the GPU ran
     /// the step before (they depend on no token or position: those are written to buffers at
@@ -333,6 +335,24 @@ impl GpuModel {
             true => GemvInput::SwiGlu { up: &a.up },
             false => GemvInput::X,
         };
+        // And a stacked q/k/v product applies RoPE as it stores its rows, writing k and v
+        // into the layer's cache, so that RoPE has no dispatch either.
+        let rope_in_qkv = fused
+            && weights
+                .layers
+                .iter()
+                .all(|lw| lw.qkv.stacked_in_row_pairs());
+        let qkv_output = match rope_in_qkv {
+            true => GemvOutput::Rope(RopeStore {
+                step: step.buffer(),
+                freqs: weights.rope_freqs.as_ref(),
+                head_dim: c.head_dim as u32,
+                rope_dims: c.rope_dims as u32,
+                base: c.rope_base,
+                capacity: shape.capacity,
+            }),
+            false => GemvOutput::Rows,
+        };
         let decode = Decode {
             embedding: kernels.embedding.prepare(
                 device,
@@ -345,17 +365,26 @@ impl GpuModel {
             layers: weights
                 .layers
                 .iter()
-                .map(|lw| {
+                .enumerate()
+                .map(|(l, lw)| {
                     let (x, attn_input) = normed(&lw.attn_norm);
                     let (_, ffn_input) = normed(&lw.ffn_norm);
+                    let qkv_outputs = match rope_in_qkv {
+                        true => [&a.q, kv.k(l), kv.v(l)],
+                        false => [&a.q, &a.k, &a.v],
+                    };
                     DecodeLayer {
                         qkv: lw.qkv.prepare_gemv(
                             &kernels,
                             device,
                             limits,
                             x,
-                            attn_input,
-                            &[&a.q, &a.k, &a.v],
+                            GemvOptions {
+                                input: attn_input,
+                                output: qkv_output,
+                                ..Default::default()
+                            },
+                            &qkv_outputs,
                         ),
                         o: gemv(&lw.wo, &a.att, &a.x, residual),
                         gate_up: lw.gate_up.prepare_gemv(
@@ -363,7 +392,10 @@ impl GpuModel {
                             device,
                             limits,
                             x,
-                            ffn_input,
+                            GemvOptions {
+                                input: ffn_input,
+                                ..Default::default()
+                            },
                             &[&a.gate, &a.up],
                         ),
                         down: gemv(
@@ -403,6 +435,7 @@ impl GpuModel {
             swiglu,
             output_norm,
             decode,
+            rope_in_qkv,
             readouts: HashMap::new(),
             ready_decode: None,
             capacity,

@@ -11,7 +11,7 @@ use super::model::Kernels;
 use super::EngineError;
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::matmul::StackedOutputs;
-use crate::gpu::kernels::{GemvInput, GemvOptions, PreparedGemm, PreparedGemv};
+use crate::gpu::kernels::{GemvOptions, PreparedGemm, PreparedGemv};
 use crate::gpu::{GpuWeight, WeightEncoding, QUAD_ROWS};
 use crate::model::{LayerTensor, ModelError};
 
@@ -36,20 +36,28 @@ impl Projections {
         one.into_iter().chain(apart)
     }
 
-    /// The GEMVs writing member i's rows to `outputs[i]` (from `x`, as `input` takes it).
+    /// Whether this is one stacked tensor whose parts all start at an even row, so that no pair
+    /// of rows RoPE rotates together straddles two parts (`GemvOutput::Rope`).
+    pub fn stacked_in_row_pairs(&self) -> bool {
+        match self {
+            Self::Stacked { weight, .. } => {
+                weight.parts().iter().all(|p| p.first_row.is_multiple_of(2))
+            }
+            Self::Apart(_) => false,
+        }
+    }
+
+    /// The GEMVs writing member i's rows to `outputs[i]` (from `x`, with `options`: a
+    /// `GemvOutput::Rope` only where [`Self::stacked_in_row_pairs`]).
     pub(super) fn prepare_gemv(
         &self,
         kernels: &Kernels,
         device: &wgpu::Device,
         limits: &wgpu::Limits,
         x: &wgpu::Buffer,
-        input: GemvInput<'_>,
+        options: GemvOptions<'_>,
         outputs: &[&wgpu::Buffer],
     ) -> Vec<PreparedGemv> {
-        let options = GemvOptions {
-            input,
-            ..Default::default()
-        };
         match self {
             Self::Stacked { weight, rows } => {
                 let members = stacked_outputs(outputs, rows);

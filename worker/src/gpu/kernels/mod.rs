@@ -18,8 +18,8 @@ pub use attention::{
 pub use embedding::{embedding_cpu, Embedding, PreparedEmbedding};
 pub use grid::{dispatches_recorded, WorkgroupGrid};
 pub use matmul::{
-    gemm_cpu, gemv_cpu, Gemm, Gemv, GemvInput, GemvOptions, KernelError, MatmulLayout,
-    PreparedGemm, PreparedGemv,
+    gemm_cpu, gemv_cpu, Gemm, Gemv, GemvInput, GemvOptions, GemvOutput, KernelError, MatmulLayout,
+    PreparedGemm, PreparedGemv, RopeStore,
 };
 pub use params::{StepParams, StepUniform};
 pub use residual_add::{residual_add_cpu, ResidualAdd};

@@ -70,7 +70,12 @@ pub struct RopeBinding {
 
 impl Rope {
     pub fn new(device: &wgpu::Device) -> Self {
-        let module = device.create_shader_module(wgpu::include_wgsl!("rope.wgsl"));
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("rope"),
+            source: wgpu::ShaderSource::Wgsl(
+                concat!(include_str!("rope_angle.wgsl"), include_str!("rope.wgsl")).into(),
+            ),
+        });
         Self {
             pipeline: compute_pipeline(device, &module, "rope", "main"),
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,

@@ -3,10 +3,7 @@
 // of tokens at positions start_pos + t, and writes each token's rotated K and its V
 // ([n][n_kv_heads][head_dim]) to the KV cache rows start_pos + t ([capacity][n_kv_heads]
 // [head_dim]): the cache write costs no dispatch of its own. One invocation per pair of every
-// head's head_dim.
-//
-// theta_i = pos · base^(-2i/rope_dims) / f_i, computed in f32 as llama.cpp does; f_i comes from
-// the `rope_freqs` buffer when has_freqs is 1 (Llama 3.x scaling), else 1.
+// head's head_dim. Concatenated after rope_angle.wgsl (the angles).
 
 struct Shape {
     n_heads: u32,
@@ -36,12 +33,6 @@ struct Step {
 @group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
 
 const WG: u32 = 256u;
-const INV_TWO_PI: f32 = 0.15915494309189535;
-// 2π split in two (Cody-Waite): k · TWO_PI_HI is exact in f32 for k < 2^15, so angles up to
-// ~200k radians reduce to [-π, π] with no more error than theta's own rounding. WGSL only
-// promises sin/cos accuracy inside [-π, π].
-const TWO_PI_HI: f32 = 6.28125;
-const TWO_PI_LO: f32 = 0.0019353071795864769;
 
 fn rotate(x0: f32, x1: f32, c: f32, s: f32) -> vec2<f32> {
     return vec2<f32>(x0 * c - x1 * s, x0 * s + x1 * c);
@@ -77,14 +68,9 @@ fn main(
         y = vec2<f32>(q[at], q[at + 1u]);
     }
     if (2u * i < shape.rope_dims) {
-        let pos = f32(step.start_pos + t);
-        var theta = pos * pow(shape.base, -2.0 * f32(i) / f32(shape.rope_dims));
-        if (shape.has_freqs != 0u) {
-            theta = theta / freqs[i];
-        }
-        let turns = round(theta * INV_TWO_PI);
-        let r = (theta - turns * TWO_PI_HI) - turns * TWO_PI_LO;
-        y = rotate(y.x, y.y, cos(r), sin(r));
+        let pos = step.start_pos + t;
+        let cs = rope_cos_sin(pos, i, shape.rope_dims, shape.base, shape.has_freqs != 0u);
+        y = rotate(y.x, y.y, cs.x, cs.y);
         if (kv) {
             k[at] = y.x;
             k[at + 1u] = y.y;

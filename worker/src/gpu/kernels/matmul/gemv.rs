@@ -93,21 +93,6 @@ pub enum GemvInput<'a> {
 }
 
 impl GemvInput<'_> {
-    /// Every input, in the order of [`Gemv`]'s pipelines.
-    const SNIPPETS: [&'static str; 3] = [
-        include_str!("gemv_input_x.wgsl"),
-        include_str!("gemv_input_rms_norm.wgsl"),
-        include_str!("gemv_input_swiglu.wgsl"),
-    ];
-
-    fn index(&self) -> usize {
-        match self {
-            Self::X => 0,
-            Self::RmsNorm { .. } => 1,
-            Self::SwiGlu { .. } => 2,
-        }
-    }
-
     /// The buffer bound beside `x` (binding 7), if any.
     fn buffer(&self) -> Option<&wgpu::Buffer> {
         match self {
@@ -125,6 +110,65 @@ impl GemvInput<'_> {
     }
 }
 
+/// Where a GEMV's rows go: to its outputs as they are, or (a decode step's stacked q/k/v, on
+/// GPUs) through RoPE, with k and v into the layer's KV cache at the step's position
+/// (`gemv_store_rope.wgsl`): the stacked outputs are then q, the K cache and the V cache.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum GemvOutput<'a> {
+    #[default]
+    Rows,
+    Rope(RopeStore<'a>),
+}
+
+/// What [`GemvOutput::Rope`] needs besides the rows.
+#[derive(Debug, Clone, Copy)]
+pub struct RopeStore<'a> {
+    /// The step uniform (its position).
+    pub step: &'a wgpu::Buffer,
+    /// Llama 3.x frequency factors, if the model has them.
+    pub freqs: Option<&'a wgpu::Buffer>,
+    pub head_dim: u32,
+    pub rope_dims: u32,
+    pub base: f32,
+    /// Rows of the KV cache.
+    pub capacity: u32,
+}
+
+/// The GPU layout's pipelines: (input, how rows are stored) for the combinations the engine
+/// runs, in the order of [`Gemv`]'s pipelines.
+const GPU_VARIANTS: [(&str, &str); 4] = [
+    (
+        include_str!("gemv_input_x.wgsl"),
+        include_str!("gemv_store_rows.wgsl"),
+    ),
+    (
+        include_str!("gemv_input_rms_norm.wgsl"),
+        include_str!("gemv_store_rows.wgsl"),
+    ),
+    (
+        include_str!("gemv_input_swiglu.wgsl"),
+        include_str!("gemv_store_rows.wgsl"),
+    ),
+    (
+        include_str!("gemv_input_rms_norm.wgsl"),
+        concat!(
+            include_str!("../rope_angle.wgsl"),
+            include_str!("gemv_store_rope.wgsl")
+        ),
+    ),
+];
+
+/// The index in [`GPU_VARIANTS`] of a GEMV's input and output.
+fn variant(input: &GemvInput<'_>, output: &GemvOutput<'_>) -> Option<usize> {
+    match (input, output) {
+        (GemvInput::X, GemvOutput::Rows) => Some(0),
+        (GemvInput::RmsNorm { .. }, GemvOutput::Rows) => Some(1),
+        (GemvInput::SwiGlu { .. }, GemvOutput::Rows) => Some(2),
+        (GemvInput::RmsNorm { .. }, GemvOutput::Rope(_)) => Some(3),
+        _ => None,
+    }
+}
+
 /// Options of one GEMV. Offsets count f32 elements.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GemvOptions<'a> {
@@ -136,13 +180,15 @@ pub struct GemvOptions<'a> {
     pub y_offset: u32,
     /// What multiplies the weights.
     pub input: GemvInput<'a>,
+    /// Where the rows go.
+    pub output: GemvOutput<'a>,
 }
 
 /// The GEMV pipelines for one weight type.
 pub struct Gemv {
     ty: GgmlType,
     encoding: WeightEncoding,
-    /// By [`GemvInput::index`]: on GPUs one per input, on software adapters only `x`'s.
+    /// On GPUs one per [`GPU_VARIANTS`] entry; on software adapters one, of `x` stored as rows.
     kernels: Vec<MatmulPipeline>,
     /// Bound as the outputs a single matrix does not have.
     spare: [wgpu::Buffer; 2],
@@ -175,19 +221,19 @@ impl Gemv {
         let encoding = WeightEncoding::for_weights(ty, layout);
         // Software adapters keep the small ops apart: each pipeline costs a compile of warm
         // load there, and their kernels read x lane by lane, not staged.
-        let inputs = match layout {
-            MatmulLayout::Cooperative => &GemvInput::SNIPPETS[..],
-            MatmulLayout::RowPerInvocation => &[""][..],
+        let variants = match layout {
+            MatmulLayout::Cooperative => &GPU_VARIANTS[..],
+            MatmulLayout::RowPerInvocation => &[("", "")][..],
         };
         let team_sum = match (layout, subgroup_teams) {
             (MatmulLayout::RowPerInvocation, _) => "",
             (MatmulLayout::Cooperative, true) => include_str!("gemv_team_sum_subgroup.wgsl"),
             (MatmulLayout::Cooperative, false) => include_str!("gemv_team_sum_workgroup.wgsl"),
         };
-        let kernels = inputs
+        let kernels = variants
             .iter()
-            .map(|input| {
-                let tail = format!("{team_sum}\n{input}");
+            .map(|(input, store)| {
+                let tail = format!("{team_sum}\n{input}\n{store}");
                 let generic = || {
                     Ok(MatmulPipeline {
                         pipeline: weight_pipeline(
@@ -213,7 +259,7 @@ impl Gemv {
         })
     }
 
-    /// Whether [`GemvOptions::input`] may be other than `x`.
+    /// Whether [`GemvOptions::input`] may be other than `x` (and [`GemvOptions::output`] RoPE).
     pub fn fuses_inputs(&self) -> bool {
         self.kernels.len() > 1
     }
@@ -253,15 +299,33 @@ impl Gemv {
         let (splits, buffers) = outputs.bind(w, &self.spare);
         debug_assert!(x.size() >= 4 * (options.x_offset as u64 + w.cols() as u64));
         debug_assert!(buffers[0].size() >= 4 * (options.y_offset as u64 + splits[0] as u64));
-        let input = options.input;
-        let kernel = self.kernels.get(input.index()).unwrap_or_else(|| {
-            panic!(
-                "{}: this adapter's GEMV takes only x as its input",
-                w.name()
-            )
-        });
+        let (input, output) = (options.input, options.output);
+        let kernel = variant(&input, &output)
+            .and_then(|i| self.kernels.get(i))
+            .unwrap_or_else(|| {
+                panic!("{}: no GEMV pipeline for {input:?} to {output:?}", w.name())
+            });
         let mut more = buffers[1..].to_vec();
         more.extend(input.buffer());
+        let rope = match output {
+            GemvOutput::Rows => None,
+            GemvOutput::Rope(rope) => {
+                assert!(
+                    splits[0] < splits[1] && splits[1] < w.rows(),
+                    "{}: RoPE stores a stack of q, k and v",
+                    w.name()
+                );
+                // A pair of rows must not straddle two parts.
+                assert!(
+                    w.parts().iter().all(|p| p.first_row.is_multiple_of(2)),
+                    "{}: a part starts at an odd row",
+                    w.name()
+                );
+                // WGSL has no optional bindings: without factors, bind a buffer it never reads.
+                more.extend([rope.step, rope.freqs.unwrap_or(&self.spare[0])]);
+                Some(rope)
+            }
+        };
         PreparedGemv(Dispatches::over_parts(
             device,
             limits,
@@ -282,7 +346,11 @@ impl Gemv {
                     splits[0],
                     splits[1],
                     input.eps().to_bits(),
-                    0,
+                    rope.map_or(0, |r| r.head_dim),
+                    rope.map_or(0, |r| r.rope_dims),
+                    rope.map_or(0, |r| r.base.to_bits()),
+                    rope.is_some_and(|r| r.freqs.is_some()) as u32,
+                    rope.map_or(0, |r| r.capacity),
                     0,
                     0,
                 ];
@@ -630,6 +698,102 @@ mod tests {
             let scale = abs_dots(ty, &bytes, c, &x);
             let what = format!("{ty} {rows}x{cols} by subgroups");
             assert_dots_close(&what, &read_f32(&yb, r), &want, &scale);
+        }
+    }
+
+    /// A decode step's stacked q/k/v GEMV on GPUs stores q and k through RoPE and k and v into
+    /// the KV cache row of the step's position, leaving the other rows alone: against the CPU
+    /// ops (RMSNorm, the products, `rope_in_place`), with a partial rotation (32 of 64
+    /// dimensions), frequency factors and parts that split the stack.
+    #[test]
+    fn stacked_q_k_v_store_through_rope_into_the_cache() {
+        use crate::cpu::ops::{rmsnorm, rope_in_place};
+        let gpu = gpu();
+        let layout = MatmulLayout::Cooperative;
+        let ty = GgmlType::Q6K;
+        let (head_dim, rope_dims, n_heads, n_kv) = (64usize, 32usize, 4usize, 2usize);
+        let (pos, capacity, base, cols) = (5usize, 8usize, 10000.0f32, 512usize);
+        let members = [
+            (n_heads * head_dim) as u32,
+            (n_kv * head_dim) as u32,
+            (n_kv * head_dim) as u32,
+        ];
+        let weights = random_members(ty, &members, cols, 31);
+        let rows: u32 = members.iter().sum();
+        let w = upload(ty, layout, rows, cols as u32, &weights.concat(), 48 * 1024);
+        assert!(w.parts().len() >= 3, "{} parts", w.parts().len());
+        let x = random_f32(cols, 32);
+        let g = random_f32(cols, 33);
+        let factors: Vec<f32> = random_f32(rope_dims / 2, 34)
+            .iter()
+            .map(|f| 2.0 + f)
+            .collect();
+        let kv_row = n_kv * head_dim;
+        let cache0 = random_f32(capacity * kv_row, 35);
+        let (xb, gb, fb) = (storage_f32(&x), storage_f32(&g), storage_f32(&factors));
+        let q_out = output_buffer(n_heads * head_dim);
+        let (k_cache, v_cache) = (storage_f32(&cache0), storage_f32(&cache0));
+        let step = crate::gpu::kernels::StepUniform::with(
+            &gpu.device,
+            crate::gpu::kernels::StepParams::new(1, pos as u32),
+        );
+        let kernel = Gemv::new(gpu, ty, layout).unwrap();
+        let outputs = StackedOutputs::new(&[
+            (&q_out, members[0]),
+            (&k_cache, members[1]),
+            (&v_cache, members[2]),
+        ]);
+        let options = GemvOptions {
+            input: GemvInput::RmsNorm {
+                weight: &gb,
+                eps: 1e-5,
+            },
+            output: GemvOutput::Rope(RopeStore {
+                step: step.buffer(),
+                freqs: Some(&fb),
+                head_dim: head_dim as u32,
+                rope_dims: rope_dims as u32,
+                base,
+                capacity: capacity as u32,
+            }),
+            ..Default::default()
+        };
+        let prepared = kernel.prepare_stacked(&gpu.device, &gpu.limits, &w, &xb, &outputs, options);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        in_pass(&mut encoder, "rope store", |pass| prepared.encode(pass));
+        gpu.queue.submit([encoder.finish()]);
+
+        let normed = rmsnorm(&x, &g, 1e-5);
+        let product = |i: usize| {
+            let r = members[i] as usize;
+            let y = gemv_cpu(ty, &weights[i], r, cols, &normed).unwrap();
+            let scale = abs_dots(ty, &weights[i], cols, &normed);
+            // A rotated row mixes its pair's two sums.
+            let scale: Vec<f32> = (0..r).map(|j| scale[j] + scale[j ^ 1]).collect();
+            (y, scale)
+        };
+        let (mut q, q_scale) = product(0);
+        rope_in_place(
+            &mut q,
+            n_heads,
+            head_dim,
+            pos,
+            base,
+            rope_dims,
+            Some(&factors),
+        );
+        assert_dots_close("q", &read_f32(&q_out, q.len()), &q, &q_scale);
+        let (mut k, k_scale) = product(1);
+        rope_in_place(&mut k, n_kv, head_dim, pos, base, rope_dims, Some(&factors));
+        let (v, v_scale) = product(2);
+        for (name, cache, want, scale) in
+            [("k", &k_cache, &k, &k_scale), ("v", &v_cache, &v, &v_scale)]
+        {
+            let got = read_f32(cache, capacity * kv_row);
+            let row = pos * kv_row..(pos + 1) * kv_row;
+            assert_dots_close(name, &got[row.clone()], want, scale);
+            assert_eq!(got[..row.start], cache0[..row.start], "{name}: rows before");
+            assert_eq!(got[row.end..], cache0[row.end..], "{name}: rows after");
         }
     }
 

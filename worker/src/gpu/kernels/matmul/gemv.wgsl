@@ -37,8 +37,5 @@ fn main(
     }
 
     let scale = input_scale(lane);
-    let total = team_sum(lane, acc) * scale;
-    if (sub == 0u) {
-        store_y(row, total);
-    }
+    store_row(lane, row, team_sum(lane, acc) * scale);
 }

@@ -15,9 +15,14 @@ struct Params {
     split1: u32,     // the tensor's first row written to y1
     split2: u32,     // the tensor's first row written to y2
     eps: f32,        // the fused RMSNorm's epsilon (gemv_input_rms_norm.wgsl)
+    // RoPE applied as rows are stored (gemv_store_rope.wgsl):
+    head_dim: u32,
+    rope_dims: u32,
+    rope_base: f32,
+    has_freqs: u32,
+    capacity: u32,   // KV cache rows
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;

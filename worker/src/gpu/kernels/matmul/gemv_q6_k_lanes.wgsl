@@ -69,8 +69,5 @@ fn main(
     }
 
     let scale = input_scale(lane);
-    let total = team_sum(lane, acc) * scale;
-    if (i == 0u) {
-        store_y(row, total);
-    }
+    store_row(lane, row, team_sum(lane, acc) * scale);
 }

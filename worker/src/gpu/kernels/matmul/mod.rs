@@ -29,7 +29,7 @@ mod gemv;
 mod layout;
 
 pub use gemm::{gemm_cpu, Gemm, PreparedGemm};
-pub use gemv::{gemv_cpu, Gemv, GemvInput, GemvOptions, PreparedGemv};
+pub use gemv::{gemv_cpu, Gemv, GemvInput, GemvOptions, GemvOutput, PreparedGemv, RopeStore};
 pub use layout::MatmulLayout;
 
 use super::params::{compute_pipeline, row_quad_pipeline, uniform_buffer};
