@@ -55,6 +55,10 @@ pub enum Backend {
     Gpu,
     /// The CPU in WebAssembly (SIMD), even where WebGPU exists.
     Cpu,
+    /// WebGPU with the kernels and weight layout written for hardware GPUs even on a software
+    /// adapter (SwiftShader), where they run slower than its own: lets a browser without a GPU
+    /// check what hardware GPUs run. Not offered in the app's settings.
+    GpuHardwareLayout,
 }
 
 /// Where a loaded model actually runs.

@@ -1,8 +1,8 @@
 // The engine in the browser with the real SmolLM2-135M-Instruct Q6_K model, packed into
 // verified chunks: first load through the service worker into IndexedDB and onto WebGPU
 // (SwiftShader), a greedy reply equal to the native engine's, a reload onto the CPU engine
-// that downloads nothing and replies the same, an offline start, a quota too small for the
-// model, and models on another origin.
+// that downloads nothing and replies the same, one onto the kernels hardware GPUs run, an
+// offline start, a quota too small for the model, and models on another origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, nativeReply, assertSameReply, waitForStart, chunkRequests } from './support.mjs';
@@ -85,6 +85,18 @@ test('first load on WebGPU, reply equal to native; reload on the CPU engine with
   const onCpu = await reply(page);
   assert.deepEqual(onCpu.done.stats.prompt_ids, native.prompt_ids);
   assertSameReply(onCpu.done.stats.ids, native);
+
+  // Again on WebGPU, with the kernels and weight layout that hardware GPUs get (fused norms,
+  // SwiGLU and RoPE, Q6_K in lane order): Chromium compiles them and SwiftShader
+  // runs them, slower than its own, to the same greedy reply.
+  await page.reload();
+  await waitForStart(page);
+  const hardware = await loadFirstModel(page, 'gpu_hardware_layout');
+  assert.equal(hardware.error, undefined, JSON.stringify(hardware.error));
+  assert.equal(hardware.loaded.runs_on, 'gpu');
+  const onHardwareLayout = await reply(page);
+  assert.deepEqual(onHardwareLayout.done.stats.prompt_ids, native.prompt_ids);
+  assertSameReply(onHardwareLayout.done.stats.ids, native);
 
   // Offline: server gone, network off; the app, its catalog and the model still load.
   await server.stop();

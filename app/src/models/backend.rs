@@ -16,6 +16,7 @@ pub fn as_str(backend: Backend) -> &'static str {
         Backend::Auto => "auto",
         Backend::Gpu => "gpu",
         Backend::Cpu => "cpu",
+        Backend::GpuHardwareLayout => "gpu_hardware_layout",
     }
 }
 
@@ -73,7 +74,7 @@ impl Placement {
 pub fn intent_words(setting: Backend) -> &'static str {
     match setting {
         Backend::Auto => "It runs on the GPU when this browser has one, otherwise on the CPU. You can change this under Settings → Where the model runs.",
-        Backend::Gpu => "It runs on the GPU (WebGPU), as chosen under Settings → Where the model runs.",
+        Backend::Gpu | Backend::GpuHardwareLayout => "It runs on the GPU (WebGPU), as chosen under Settings → Where the model runs.",
         Backend::Cpu => "It runs on the CPU (WebAssembly), as chosen under Settings → Where the model runs: slower than a GPU.",
     }
 }

@@ -6,6 +6,7 @@ use super::errors::{engine_error, Failure};
 use crate::cpu::quantized::{CpuLoader, QuantizedModel};
 use crate::engine::{EngineError, GpuModel, LoadOptions, ModelLoader, DEFAULT_MAX_CONTEXT};
 use crate::gguf::GgufHeader;
+use crate::gpu::kernels::MatmulLayout;
 use crate::gpu::GpuContext;
 use crate::sampler::Candidates;
 use crate::session::LanguageModel;
@@ -29,13 +30,21 @@ pub async fn choose(
     backend: Backend,
     file_len: u64,
 ) -> Result<(Loader, Option<Fallback>), Failure> {
-    let gpu = |ctx: Arc<GpuContext>| {
-        let loader = ModelLoader::new(ctx.clone(), Some(file_len), LoadOptions::default());
+    let gpu_with = |ctx: Arc<GpuContext>, options| {
+        let loader = ModelLoader::new(ctx.clone(), Some(file_len), options);
         Loader::Gpu(loader, ctx)
     };
+    let gpu = |ctx| gpu_with(ctx, LoadOptions::default());
     let cpu = || Loader::Cpu(CpuLoader::new(Some(file_len), Some(DEFAULT_MAX_CONTEXT)));
     match backend {
         Backend::Gpu => Ok((gpu(super::gpu().await?), None)),
+        Backend::GpuHardwareLayout => {
+            let options = LoadOptions {
+                layout: Some(MatmulLayout::Cooperative),
+                ..LoadOptions::default()
+            };
+            Ok((gpu_with(super::gpu().await?, options), None))
+        }
         Backend::Cpu => Ok((cpu(), None)),
         Backend::Auto => match super::gpu().await {
             Ok(ctx) if ctx.is_software() => Ok((
