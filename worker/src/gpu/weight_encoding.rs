@@ -181,19 +181,29 @@ mod tests {
             .collect()
     }
 
+    /// Encodes `gguf` (`ty` weights) in `encoding`, checks its length and that `decode` reads
+    /// each stored block back to the weights the GGUF bytes hold; returns the stored bytes.
+    fn assert_same_weights(
+        encoding: WeightEncoding,
+        ty: GgmlType,
+        gguf: &[u8],
+        decode: fn(&[u8]) -> Vec<f32>,
+    ) -> Vec<u8> {
+        let stored = encoding.encode(gguf);
+        assert_eq!(stored.len() as u64, encoding.stored_len(gguf.len() as u64));
+        let got: Vec<f32> = stored
+            .chunks_exact(encoding.unit().1)
+            .flat_map(decode)
+            .collect();
+        assert_eq!(got, dequantize_to_vec(ty, gguf).unwrap(), "{encoding:?}");
+        stored
+    }
+
     #[test]
     fn q6_k_bytes_hold_the_same_weights() {
         let gguf = random_weight(GgmlType::Q6K, 7, 512, 11);
-        let stored = WeightEncoding::Q6KBytes.encode(&gguf);
-        assert_eq!(
-            stored.len() as u64,
-            WeightEncoding::Q6KBytes.stored_len(gguf.len() as u64)
-        );
-        let got: Vec<f32> = stored
-            .chunks_exact(Q6K_BYTES_BLOCK)
-            .flat_map(decode_q6_k)
-            .collect();
-        assert_eq!(got, dequantize_to_vec(GgmlType::Q6K, &gguf).unwrap());
+        let stored =
+            assert_same_weights(WeightEncoding::Q6KBytes, GgmlType::Q6K, &gguf, decode_q6_k);
         assert!(stored
             .chunks_exact(Q6K_BYTES_BLOCK)
             .all(|b| b[..256].iter().all(|&q| q < 64)));
@@ -217,16 +227,12 @@ mod tests {
     #[test]
     fn q8_0_words_hold_the_same_weights() {
         let gguf = random_weight(GgmlType::Q8_0, 5, 576, 12);
-        let stored = WeightEncoding::Q8_0Words.encode(&gguf);
-        assert_eq!(
-            stored.len() as u64,
-            WeightEncoding::Q8_0Words.stored_len(gguf.len() as u64)
+        assert_same_weights(
+            WeightEncoding::Q8_0Words,
+            GgmlType::Q8_0,
+            &gguf,
+            decode_q8_0,
         );
-        let got: Vec<f32> = stored
-            .chunks_exact(Q8_0_WORDS_BLOCK)
-            .flat_map(decode_q8_0)
-            .collect();
-        assert_eq!(got, dequantize_to_vec(GgmlType::Q8_0, &gguf).unwrap());
     }
 
     /// Reads weight `w` of a [`WeightEncoding::Q6KLanes`] block back as the module header
@@ -251,16 +257,12 @@ mod tests {
     #[test]
     fn q6_k_lanes_hold_the_same_weights() {
         let gguf = random_weight(GgmlType::Q6K, 3, 1024, 13);
-        let stored = WeightEncoding::Q6KLanes.encode(&gguf);
-        assert_eq!(
-            stored.len() as u64,
-            WeightEncoding::Q6KLanes.stored_len(gguf.len() as u64)
+        let stored = assert_same_weights(
+            WeightEncoding::Q6KLanes,
+            GgmlType::Q6K,
+            &gguf,
+            decode_q6_k_lanes,
         );
-        let got: Vec<f32> = stored
-            .chunks_exact(Q6K_LANES_BLOCK)
-            .flat_map(decode_q6_k_lanes)
-            .collect();
-        assert_eq!(got, dequantize_to_vec(GgmlType::Q6K, &gguf).unwrap());
         assert!(stored
             .chunks_exact(Q6K_LANES_BLOCK)
             .all(|b| b[210..] == [0, 0]));

@@ -24,16 +24,5 @@ fn input4(i: u32) -> vec4<f32> {
 // 1 / rms(x), once every tile was staged; every lane of the workgroup calls it, in uniform
 // control flow.
 fn input_scale(lane: u32) -> f32 {
-    partial[lane] = squares;
-    workgroupBarrier();
-    for (var r = WG / 2u; r > 0u; r >>= 1u) {
-        if (lane < r) {
-            partial[lane] += partial[lane + r];
-        }
-        workgroupBarrier();
-    }
-    let scale = inverseSqrt(partial[0] / f32(p.cols) + p.eps);
-    // `partial` is the team sums' next.
-    workgroupBarrier();
-    return scale;
+    return inverseSqrt(group_sum(lane, squares, WG) / f32(p.cols) + p.eps);
 }

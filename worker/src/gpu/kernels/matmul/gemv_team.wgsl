@@ -22,3 +22,22 @@ fn stage_x(lane: u32, t0: u32, n: u32) {
     }
     workgroupBarrier();
 }
+
+// The sum of `value` over each group of `width` lanes (a power of two dividing WG), by a tree
+// reduction in workgroup memory; every lane of the workgroup calls it, and each gets its
+// group's sum.
+fn group_sum(lane: u32, value: f32, width: u32) -> f32 {
+    let i = lane % width;
+    partial[lane] = value;
+    workgroupBarrier();
+    for (var r = width / 2u; r > 0u; r >>= 1u) {
+        if (i < r) {
+            partial[lane] += partial[lane + r];
+        }
+        workgroupBarrier();
+    }
+    let sum = partial[lane - i];
+    // `partial` is free again once every lane has read its group's sum.
+    workgroupBarrier();
+    return sum;
+}
