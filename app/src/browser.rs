@@ -168,7 +168,7 @@ pub async fn ask_service_worker(request: JsValue) -> Result<JsValue, JsValue> {
 /// Checks storage, then loads the model at `manifest_url` in the engine. `on_event` gets
 /// `load_progress` events; resolves with the `loaded` reply, rejects with an `Error` whose
 /// `kind` says what went wrong. `options` may name the backend: `{backend: "auto" | "gpu" |
-/// "cpu"}` (default `auto`).
+/// "cpu"}` (default `auto`; tests also use `"gpu_hardware_layout"`, see `Backend`).
 #[wasm_bindgen]
 pub async fn load_model(
     manifest_url: String,
