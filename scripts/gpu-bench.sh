@@ -5,10 +5,16 @@
 #   scripts/gpu-bench.sh build DIR   (here, with cargo) puts the release binaries (xtask, the
 #                                    worker's library tests, tests/gpu_engine.rs) and the Llama 3
 #                                    tokenizer the synthetic model needs into DIR.
-#   scripts/gpu-bench.sh run DIR OUT (there, from this repository's root) checks every GPU kernel
+#   scripts/gpu-bench.sh run DIR OUT [BASE]
+#                                    (there, from this repository's root) checks every GPU kernel
 #                                    and the tiny-model GPU-vs-CPU engine tests on that adapter,
 #                                    then runs `xtask bench` on the synthetic Llama-3.2-1B shape;
-#                                    logs and the bench JSON go to OUT.
+#                                    the bench JSON, the card and its clocks go to OUT, the logs
+#                                    into OUT/logs.tar.gz. With BASE (a folder holding
+#                                    another build's xtask and built_at, e.g. the last DIR's), that
+#                                    build's decode is benchmarked first in the same run, so the
+#                                    two compare on one machine at one time (runs on the same card
+#                                    differ by a few percent).
 #   scripts/gpu-bench.sh record OUT  (here, with OUT fetched back) writes docs/gpu/<card>.json,
 #                                    which `cargo xtask benchmarks` renders into BENCHMARKS.md.
 #
@@ -19,14 +25,16 @@ set -uo pipefail
 mode=${1:-}
 dir=${2:-}
 if [[ -z $mode || -z $dir ]]; then
-    echo "usage: $0 build DIR | $0 run DIR OUT | $0 record OUT" >&2
+    echo "usage: $0 build DIR | $0 run DIR OUT [BASE] | $0 record OUT" >&2
     exit 2
 fi
 
+# summarize FILE [brief]: a bench JSON in words; brief: its first two lines only.
 summarize() {
-    python3 - "$1" <<'PY' || true
+    python3 - "$1" "${2:-}" <<'PY' || true
 import json, sys
 b = json.load(open(sys.argv[1]))
+brief = sys.argv[2] == "brief"
 print(f"{b['adapter']['name']} ({b['adapter']['driver']}): prefill {b['prefill_tok_s']:.1f} tok/s, "
       f"decode {b['decode_tok_s']:.1f} tok/s, {b['decode_roofline_fraction']:.3f} of a read kernel's "
       f"{b['memory_read_bytes_per_s'] / 1e9:.0f} GB/s (a copy moves {b['memory_copy_bytes_per_s'] / 1e9:.0f})")
@@ -34,6 +42,8 @@ s = b["decode_step"]
 print(f"step: {s['dispatches']} dispatches, record {s['record_s'] * 1e3:.2f} ms, "
       f"wait {s['wait_s'] * 1e3:.2f} ms, empty submit {s['empty_round_trip_s'] * 1e3:.3f} ms, "
       f"a dispatch {b['dispatch_s'] * 1e6:.1f} us alone, {b['dispatch_in_pass_s'] * 1e6:.1f} us in a pass")
+if brief:
+    sys.exit()
 for st in s["stages"]:
     print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches")
 gpu = s.get("gpu_stages", [])
@@ -75,7 +85,7 @@ for line in sys.stdin:
     ls -la "$dir"
     ;;
 run)
-    out=${3:?usage: $0 run DIR OUT}
+    out=${3:?usage: $0 run DIR OUT [BASE]}
     mkdir -p "$out"
     cp "$dir/built_at" "$out/"
     built_in=$(cat "$dir/built_in")
@@ -90,9 +100,22 @@ run)
             --format=csv | tee "$out/gpu.txt"
     fi
     status=0
+    base=${4:-}
+    # Logs go into one archive at the end, so that OUT stays a few files.
+    logs=$(mktemp -d)
     echo "== synthetic Llama-3.2-1B shape"
-    "$dir/xtask" synth --shape llama-3.2-1b --out /tmp/llama-3.2-1b.gguf >"$out/synth.log" 2>&1 ||
-        { status=1; tail -5 "$out/synth.log"; }
+    "$dir/xtask" synth --shape llama-3.2-1b --out /tmp/llama-3.2-1b.gguf >"$logs/synth.log" 2>&1 ||
+        { status=1; tail -5 "$logs/synth.log"; }
+    if [[ -n $base ]]; then
+        echo "== base $(cat "$base/built_at" 2>/dev/null) (decode only, beside this build's)"
+        for prompt in 512 16; do
+            timeout 90 "$base/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens "$prompt" \
+                --decode-tokens 128 --no-gemv --out "$out/base-$prompt.json" >"$logs/base.log" 2>&1 ||
+                { status=1; tail -20 "$logs/base.log"; }
+            [[ -e $out/base-$prompt.json ]] && echo "-- $prompt-token prompt" &&
+                summarize "$out/base-$prompt.json" brief
+        done
+    fi
     echo "== bench"
     # The clocks while it runs: a GPU waiting on many short kernels may not raise them.
     if command -v nvidia-smi >/dev/null; then
@@ -101,12 +124,12 @@ run)
         sampler=$!
     fi
     timeout 150 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 512 \
-        --decode-tokens 128 --out "$out/bench-llama-3.2-1b.json" >"$out/bench.log" 2>&1 ||
-        { status=1; tail -20 "$out/bench.log"; }
+        --decode-tokens 128 --out "$out/bench-llama-3.2-1b.json" >"$logs/bench.log" 2>&1 ||
+        { status=1; tail -20 "$logs/bench.log"; }
     # A short context beside it: the step without most of the attention.
     timeout 60 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 16 \
         --decode-tokens 128 --no-gemv --out "$out/bench-llama-3.2-1b-short.json" \
-        >"$out/bench-short.log" 2>&1 || { status=1; tail -20 "$out/bench-short.log"; }
+        >"$logs/bench-short.log" 2>&1 || { status=1; tail -20 "$logs/bench-short.log"; }
     if [[ -n ${sampler:-} ]]; then
         kill "$sampler" 2>/dev/null
         echo "SM clock while benchmarking (MHz, from $out/clocks.csv): $(awk -F', ' \
@@ -117,13 +140,14 @@ run)
     echo "-- 16-token prompt"
     summarize "$out/bench-llama-3.2-1b-short.json"
     echo "== GPU kernel tests"
-    timeout 120 "$dir/hearth_worker_tests" gpu:: --test-threads 8 >"$out/kernel-tests.log" 2>&1 ||
+    timeout 120 "$dir/hearth_worker_tests" gpu:: --test-threads 8 >"$logs/kernel-tests.log" 2>&1 ||
         status=1
-    grep -E "^test result|FAILED|panicked" "$out/kernel-tests.log" | head -20
+    grep -E "^test result|FAILED|panicked" "$logs/kernel-tests.log" | head -20
     echo "== GPU engine tests (tiny random Llama, against the CPU engine)"
-    timeout 60 "$dir/gpu_engine_tests" --skip smollm2 >"$out/engine-tests.log" 2>&1 || status=1
-    grep -E "^test result|FAILED|panicked" "$out/engine-tests.log" | head -20
+    timeout 60 "$dir/gpu_engine_tests" --skip smollm2 >"$logs/engine-tests.log" 2>&1 || status=1
+    grep -E "^test result|FAILED|panicked" "$logs/engine-tests.log" | head -20
     rm -f /tmp/llama-3.2-1b.gguf
+    tar -czf "$out/logs.tar.gz" -C "$logs" . && rm -rf "$logs"
     exit $status
     ;;
 record)
