@@ -310,9 +310,10 @@ impl Gemv {
         let rope = match output {
             GemvOutput::Rows => None,
             GemvOutput::Rope(rope) => {
+                // k and v rows are each one KV cache row (gemv_store_rope.wgsl's kv_rows).
                 assert!(
-                    splits[0] < splits[1] && splits[1] < w.rows(),
-                    "{}: RoPE stores a stack of q, k and v",
+                    splits[0] < splits[1] && w.rows() - splits[1] == splits[1] - splits[0],
+                    "{}: RoPE stores a stack of q, then k and v of one size",
                     w.name()
                 );
                 // A pair of rows must not straddle two parts.
