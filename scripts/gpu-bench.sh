@@ -51,6 +51,18 @@ if gpu:
     print(f"GPU time by stage (a pass each, timestamps): {sum(g['seconds'] for g in gpu) * 1e3:.3f} ms in all")
     for st in sorted(gpu, key=lambda g: -g["seconds"]):
         print(f"  {st['name']:>14} {st['seconds'] * 1e3:8.3f} ms  {st['dispatches']} dispatches in {st['submits']} passes")
+att = b.get("attention", [])
+if att:
+    counts = sorted({t["splits"] for t in att if not t["engine_rule"]})
+    print("decode attention, us a layer (its layers in one pass): the engine's rule (its splits), then each split count")
+    print(f"  {'positions':>9} {'engine':>12} " + " ".join(f"{c:>6}" for c in counts))
+    for p in sorted({t["positions"] for t in att}):
+        row = [t for t in att if t["positions"] == p]
+        eng = next((t for t in row if t["engine_rule"]), None)
+        fixed = {t["splits"]: t["seconds_per_layer"] for t in row if not t["engine_rule"]}
+        eng_s = f"{eng['seconds_per_layer'] * 1e6:6.1f} ({eng['splits']:>2})" if eng else ""
+        print(f"  {p:>9} {eng_s:>12} " + " ".join(
+            f"{fixed[c] * 1e6:6.1f}" if c in fixed else f"{'':>6}" for c in counts))
 for g in b["gemv"]:
     print(f"  GEMV {g['type']} {g['layout']}: {g['gemv_bytes_per_s'] / 1e9:.0f} GB/s, "
           f"{g['gemv_over_copy']:.2f} of copy, {g['gemv_bytes_per_s'] / b['memory_read_bytes_per_s']:.2f} of read")
@@ -77,7 +89,7 @@ for line in sys.stdin:
         gpu_engine-*) cp "$exe" "$dir/gpu_engine_tests" ;;
         esac
     done
-    cp target/release/xtask "$dir/xtask"
+    cp "${CARGO_TARGET_DIR:-target}/release/xtask" "$dir/xtask"
     cp .cache/fixtures/llama3.2-tokenizer.json "$dir/"
     pwd >"$dir/built_in"
     # The commit the binaries were built from ("+" when the tree had changes beside it).
@@ -128,7 +140,7 @@ run)
         { status=1; tail -20 "$logs/bench.log"; }
     # A short context beside it: the step without most of the attention.
     timeout 60 "$dir/xtask" bench --model /tmp/llama-3.2-1b.gguf --prompt-tokens 16 \
-        --decode-tokens 128 --no-gemv --out "$out/bench-llama-3.2-1b-short.json" \
+        --decode-tokens 128 --no-gemv --no-attention --out "$out/bench-llama-3.2-1b-short.json" \
         >"$logs/bench-short.log" 2>&1 || { status=1; tail -20 "$logs/bench-short.log"; }
     if [[ -n ${sampler:-} ]]; then
         kill "$sampler" 2>/dev/null

@@ -13,6 +13,7 @@ use hearth_worker::engine::{
 };
 use hearth_worker::gguf::{GgmlType, GgufHeader, GgufWriter, MetadataValue};
 use hearth_worker::gpu::kernels::matmul::MatmulLayout;
+use hearth_worker::gpu::kernels::SplitRule;
 use hearth_worker::gpu::WeightEncoding;
 use hearth_worker::tokenizer::Tokenizer;
 use rand::{Rng, SeedableRng};
@@ -64,6 +65,9 @@ fn smollm2_greedy_matches_cpu_reference() {
 
 /// A tiny random Llama with every matrix Q6_K: dim 256, ffn 512, 4 heads, 2 KV heads, vocab
 /// 1000, tied embeddings, `rope_freqs`.
+/// The tiny model's context: past the positions at which GPUs split a decode's attention.
+const TINY_CONTEXT: u32 = 640;
+
 fn tiny_q6k() -> Vec<u8> {
     tiny_model(GgmlType::Q6K)
 }
@@ -87,7 +91,7 @@ fn tiny_model(v_type: GgmlType) -> Vec<u8> {
     );
     w.set("llama.rope.freq_base", 10000.0f32);
     w.set("llama.attention.layer_norm_rms_epsilon", 1e-5f32);
-    w.set("llama.context_length", MetadataValue::U32(256));
+    w.set("llama.context_length", MetadataValue::U32(TINY_CONTEXT));
     w.set("llama.vocab_size", MetadataValue::U32(vocab as u32));
     let mut tensors: Vec<(String, Vec<u64>, GgmlType)> = vec![
         (
@@ -169,7 +173,11 @@ fn load_pushed(bytes: &[u8], chunk: usize, options: LoadOptions) -> GpuModel {
 }
 
 fn tiny_cpu(bytes: &[u8]) -> CpuModel {
-    CpuModel::load(&mut std::io::Cursor::new(bytes), Some(256)).unwrap()
+    CpuModel::load(
+        &mut std::io::Cursor::new(bytes),
+        Some(TINY_CONTEXT as usize),
+    )
+    .unwrap()
 }
 
 const TINY_PROMPTS: [&[u32]; 3] = [
@@ -284,6 +292,39 @@ fn multi_turn_keeps_the_cache(bytes: &[u8], layout: MatmulLayout) {
     assert_eq!(one.ids.len(), 1);
 }
 
+/// On GPUs a decode's attention splits its positions once they are many: steps on both sides
+/// of the first split, a few-token batch that splits, and a rewind to an unsplit position (the
+/// commands recorded ahead for the next position must not serve it) all agree with the CPU.
+#[test]
+fn tiny_q6k_attention_splits_agree_with_cpu() {
+    let layout = MatmulLayout::Cooperative;
+    let per_split = SplitRule::for_layout(layout).per_split as usize;
+    let bytes = tiny_q6k();
+    let mut cpu = tiny_cpu(&bytes);
+    let mut gpu = load_pushed(&bytes, 1 << 20, in_layout(layout));
+    let tokens: Vec<u32> = (0..per_split as u32 + 8)
+        .map(|i| (i * 61 + 5) % 1000)
+        .collect();
+    let start = per_split - 3;
+    forward(&mut gpu, &tokens[..start], 0, K).unwrap();
+    cpu.forward_batch(&tokens[..start], 0).unwrap();
+    for pos in start..start + 6 {
+        let want = cpu.forward(tokens[pos], pos).unwrap().to_vec();
+        let got = forward(&mut gpu, &[tokens[pos]], pos, K).unwrap();
+        compare_step(&format!("decode at {pos}"), &want, &got);
+    }
+    let (from, to) = (start + 6, tokens.len());
+    let want = cpu.forward_batch(&tokens[from..to], from).unwrap().to_vec();
+    let got = forward(&mut gpu, &tokens[from..to], from, K).unwrap();
+    compare_step("a split batch", &want, &got);
+    cpu.cache.truncate(start);
+    let want = cpu.forward(7, start).unwrap().to_vec();
+    let got = forward(&mut gpu, &[7], start, K).unwrap();
+    compare_step("rewound", &want, &got);
+    assert_eq!(SplitRule::for_layout(layout).splits(1, start as u32), 1);
+    assert!(SplitRule::for_layout(layout).splits(1, to as u32) > 1);
+}
+
 /// The steps `cargo xtask bench` times give the token a plain step gives; the staged one is
 /// split into every kind of stage, each layer's norms and matrices submitted alone. On GPUs the
 /// norms and SwiGLU are fused into the GEMVs that read their output, and RoPE into the q/k/v
@@ -346,12 +387,18 @@ fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
         }
         assert_eq!(gpu.len(), pos + 1);
         // q, k and v are one stacked product, gate and up another; RoPE writes the KV cache,
-        // so attention is one dispatch (on GPUs two: positions split, then merged).
+        // so attention is one dispatch (two where the positions are split, then merged: on
+        // GPUs, past a few hundred of them).
+        let splits = SplitRule::for_layout(layout).splits(1, pos as u32);
         for stage in ["attn_q_k_v", "ffn_gate_up", "attention"]
             .into_iter()
             .chain((!fused).then_some("rope"))
         {
-            let per_layer = if fused && stage == "attention" { 2 } else { 1 };
+            let per_layer = if stage == "attention" && splits > 1 {
+                2
+            } else {
+                1
+            };
             assert_eq!(
                 dispatches(&times, stage),
                 per_layer * layers,

@@ -8,10 +8,12 @@
 use anyhow::{bail, Context, Result};
 use hearth_worker::engine::{self, GpuModel, LoadOptions};
 use hearth_worker::gguf::{GgmlType, GgufHeader};
+use hearth_worker::gpu::kernels::attention_bench::measure_attention;
 use hearth_worker::gpu::kernels::matmul::bench::{
     measure_copy, measure_dispatch, measure_gemv, measure_read,
 };
 use hearth_worker::gpu::kernels::matmul::MatmulLayout;
+use hearth_worker::gpu::kernels::{AttentionShape, SplitRule};
 use hearth_worker::gpu::GpuContext;
 use hearth_worker::model::tensors::TOKEN_EMBD;
 use serde_json::json;
@@ -40,6 +42,10 @@ pub struct Args {
     /// Skip the GEMV-vs-copy measurement (it depends on the adapter, not on the model).
     #[arg(long)]
     pub no_gemv: bool,
+    /// Skip the decode attention's times by context length and split count (measured on GPU
+    /// adapters only: software adapters never split).
+    #[arg(long)]
+    pub no_attention: bool,
     /// MiB of distinct weights each GEMV measurement cycles through, and the size of the
     /// device-memory copy: more than a GPU's last-level cache, so that both read memory.
     #[arg(long, default_value_t = 256)]
@@ -53,6 +59,11 @@ const TIMED_STEPS: usize = 8;
 const GEMV_ROWS: u32 = 8192;
 const GEMV_COLS: u32 = 2048;
 const GEMV_TYPES: [GgmlType; 3] = [GgmlType::Q6K, GgmlType::Q8_0, GgmlType::F32];
+
+/// Context lengths at which the decode attention is timed, and the fixed split counts it is
+/// timed with beside the engine's rule.
+const ATTENTION_POSITIONS: [u32; 8] = [16, 64, 128, 256, 512, 1024, 2048, 4096];
+const ATTENTION_SPLITS: [u32; 6] = [1, 2, 4, 8, 16, 32];
 
 pub fn run(args: Args) -> Result<()> {
     if args.prompt_tokens == 0 {
@@ -212,6 +223,47 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
 
+    let layout = MatmulLayout::for_adapter(&ctx);
+    let attention = if args.no_attention || layout != MatmulLayout::Cooperative {
+        Vec::new()
+    } else {
+        eprintln!("decode attention by context length and splits");
+        let c = model.config();
+        let shape = AttentionShape {
+            n_heads: c.n_heads as u32,
+            n_kv_heads: c.n_kv_heads as u32,
+            head_dim: c.head_dim as u32,
+            capacity: 0,
+        };
+        let engine_rule = SplitRule::for_layout(layout);
+        let rules: Vec<SplitRule> = std::iter::once(engine_rule)
+            .chain(ATTENTION_SPLITS.map(|max_splits| SplitRule {
+                per_split: 1,
+                max_splits,
+            }))
+            .collect();
+        let timings = measure_attention(
+            &ctx,
+            layout,
+            shape,
+            c.n_layers as u32,
+            &ATTENTION_POSITIONS,
+            &rules,
+            args.gemv_repeats,
+        )?;
+        timings
+            .iter()
+            .map(|t| {
+                json!({
+                    "positions": t.positions,
+                    "engine_rule": t.rule == engine_rule,
+                    "splits": t.splits,
+                    "seconds_per_layer": t.seconds,
+                })
+            })
+            .collect()
+    };
+
     let adapter = ctx.summary();
     let weight_bytes_gpu = model.weight_bytes();
     // What a decode step must read: every tensor once, except an untied token embedding, of
@@ -252,6 +304,9 @@ pub fn run(args: Args) -> Result<()> {
         "weight_bytes_ratio": weight_bytes_gpu as f64 / gguf_tensor_bytes as f64,
         "decode_step": decode_step,
         "gemv": gemv,
+        // A one-token step's attention per layer, its layers one after another in one pass:
+        // the engine's split rule, and each fixed number of splits (GPU adapters only).
+        "attention": attention,
     });
     let pretty = serde_json::to_string_pretty(&report)?;
     println!("{pretty}");

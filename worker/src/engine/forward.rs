@@ -2,7 +2,7 @@
 //! compute pass, the top-K of the last position's logits computed on the GPU, and only that
 //! read back.
 
-use super::model::{GpuModel, LayerProducts, Readout};
+use super::model::{GpuModel, LayerProducts, Readout, ReadyDecode};
 #[cfg(not(target_arch = "wasm32"))]
 use super::step_recorder::StageTimes;
 use super::step_recorder::StepRecorder;
@@ -45,9 +45,9 @@ impl GpuModel {
             let pos = self.len;
             // Ids past the vocabulary were refused above; the cache grows only once a step ran.
             match self.ready_decode.take() {
-                Some((ready_k, commands)) if last && chunk.len() == 1 && ready_k == k => {
+                Some(ready) if last && chunk.len() == 1 && ready.k == k && ready.pos == pos => {
                     self.write_step_inputs(chunk, pos);
-                    self.ctx.queue.submit([commands]);
+                    self.ctx.queue.submit([ready.commands]);
                 }
                 _ => self.run_step(chunk, pos, last.then_some(k)),
             }
@@ -56,15 +56,17 @@ impl GpuModel {
         // The next call is most likely the step of the token this one picks: record its
         // commands while the GPU runs this one (on an H200 recording took 0.4–0.6 ms of a
         // 3.4 ms decode step, with the GPU idle meanwhile). Natively the wait below blocks.
-        self.ready_decode = Some((
+        self.ready_decode = Some(ReadyDecode {
             k,
-            self.encode_step(
+            pos: self.len,
+            commands: self.encode_step(
                 1,
+                self.len,
                 Some(k),
                 #[cfg(not(target_arch = "wasm32"))]
                 None,
             ),
-        ));
+        });
         let bytes = self.read_back(k).await?;
         Ok(parse_top_k_output(&bytes, k)?)
     }
@@ -230,6 +232,7 @@ impl GpuModel {
         self.write_step_inputs(tokens, start_pos);
         let commands = self.encode_step(
             tokens.len() as u32,
+            start_pos,
             readout,
             #[cfg(not(target_arch = "wasm32"))]
             probe,
@@ -248,13 +251,15 @@ impl GpuModel {
         );
     }
 
-    /// The commands of a step of `n` tokens (inputs from [`Self::write_step_inputs`]); with a
+    /// The commands of a step of `n` tokens from `start_pos` (inputs from
+    /// [`Self::write_step_inputs`], which must write the same `n` and `start_pos`); with a
     /// `StepProbe::Timed`, each stage is submitted alone and timed into it, and only the
     /// read-back copy is left in the returned commands; with a `StepProbe::Stamped`, each stage
     /// is a pass of its own with timestamps, resolved at the end.
     fn encode_step(
         &self,
         n: u32,
+        start_pos: usize,
         readout: Option<u32>,
         #[cfg(not(target_arch = "wasm32"))] probe: Option<StepProbe<'_>>,
     ) -> wgpu::CommandBuffer {
@@ -361,7 +366,8 @@ impl GpuModel {
                     rec.stage("rope", |p| k.rope.encode_into(p, &lb.rope, n));
                 }
                 rec.stage("attention", |p| {
-                    k.attention.encode_attend_into(p, &lb.attention, n)
+                    k.attention
+                        .encode_attend_into(p, &lb.attention, n, start_pos as u32)
                 });
                 rec.stage("attn_output", |p| mm(p, 1)); // x += Wo·att
                 if !fused_layer {

@@ -114,6 +114,15 @@ pub(super) struct Readout {
     pub staging: wgpu::Buffer,
 }
 
+/// The commands of a one-token step at `pos` reading out the top `k`. The token is written to
+/// a buffer at submit; the position is too, but the attention's number of workgroups follows
+/// from it, so the commands serve that position only.
+pub(super) struct ReadyDecode {
+    pub k: u32,
+    pub pos: usize,
+    pub commands: wgpu::CommandBuffer,
+}
+
 /// A Llama model on the GPU with its KV cache.
 pub struct GpuModel {
     pub(super) ctx: Arc<GpuContext>,
@@ -131,10 +140,9 @@ pub struct GpuModel {
     /// Decode's q/k/v products apply RoPE and write the KV cache (`GemvOutput::Rope`).
     pub(super) rope_in_qkv: bool,
     pub(super) readouts: HashMap<u32, Readout>,
-    /// The commands of a one-token step reading out the top `k`, recorded while the GPU ran
-    /// the step before (they depend on no token or position: those are written to buffers at
-    /// submit); `forward` submits them when the next step is such a step.
-    pub(super) ready_decode: Option<(u32, wgpu::CommandBuffer)>,
+    /// The commands of the next decode step, recorded while the GPU ran the step before;
+    /// `forward` submits them when the next step is that step.
+    pub(super) ready_decode: Option<ReadyDecode>,
     pub(super) capacity: usize,
     pub(super) max_batch: u32,
     /// Positions in the KV cache.

@@ -125,6 +125,7 @@ pub struct Attention {
     /// The split states of the last `prepare`, shared by every layer's binding (the layers run
     /// one after another); replaced by a larger one when a shape needs more.
     partials: std::sync::Mutex<Option<wgpu::Buffer>>,
+    split_rule: SplitRule,
     max_per_dim: u32,
 }
 
@@ -137,17 +138,47 @@ struct AttendPipelines {
     merge: Option<wgpu::ComputePipeline>,
 }
 
-/// Batches of at most this many tokens have their positions split on GPUs (`SPLIT_TOKENS` in
+/// Batches of at most this many tokens may have their positions split (`SPLIT_TOKENS` in
 /// attention_lanes.wgsl): a decode step's 32 (token, head) pairs cannot fill a GPU.
 const SPLIT_TOKENS: u32 = 8;
 
-/// The lanes kernel's splits of a few-token batch's positions: 16 on GPUs (Llama 3.2 1B
-/// decodes with 512 workgroups); none (1) on software adapters, whose few cores the
-/// (token, head) pairs fill.
-fn splits_for(layout: MatmulLayout) -> u32 {
-    match layout {
-        MatmulLayout::Cooperative => 16,
-        MatmulLayout::RowPerInvocation => 1,
+/// How many ways the lanes kernel splits a few-token batch's positions (attention_lanes.wgsl's
+/// `splits()`, which computes the same): one split per `per_split` positions up to the batch's
+/// last, at most `max_splits`. A step of one split is one dispatch; more take a second one,
+/// the merge, whose fixed cost is worth paying only where the positions are many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitRule {
+    pub per_split: u32,
+    pub max_splits: u32,
+}
+
+impl SplitRule {
+    /// No splits: software adapters, whose few cores the (token, head) pairs fill.
+    pub const NONE: SplitRule = SplitRule {
+        per_split: u32::MAX,
+        max_splits: 1,
+    };
+
+    /// The rule for `layout`: on GPUs a split per 256 positions, at most 16 (Llama 3.2 1B
+    /// decodes with 512 workgroups at 4096 positions); none on software adapters.
+    pub fn for_layout(layout: MatmulLayout) -> Self {
+        match layout {
+            MatmulLayout::Cooperative => SplitRule {
+                per_split: 256,
+                max_splits: 16,
+            },
+            MatmulLayout::RowPerInvocation => Self::NONE,
+        }
+    }
+
+    /// The splits of a step of `n_tokens` tokens from `start_pos`.
+    pub fn splits(&self, n_tokens: u32, start_pos: u32) -> u32 {
+        if n_tokens > SPLIT_TOKENS {
+            return 1;
+        }
+        (start_pos + n_tokens)
+            .div_ceil(self.per_split)
+            .clamp(1, self.max_splits)
     }
 }
 
@@ -167,9 +198,9 @@ fn lanes_per_workgroup(layout: MatmulLayout, head_dim: u32) -> u32 {
 }
 
 /// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`,
-/// with `splits` splits of a few-token batch's positions: each line marked `// each d` written
+/// splitting a few-token batch's positions by `rule`: each line marked `// each d` written
 /// once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
-fn lanes_source(head_dim: u32, lanes: u32, splits: u32) -> String {
+fn lanes_source(head_dim: u32, lanes: u32, rule: SplitRule) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
         include_str!("attention_lanes.wgsl")
@@ -211,8 +242,12 @@ fn lanes_source(head_dim: u32, lanes: u32, splits: u32) -> String {
         ),
         ("const WG: u32 = 4u;", format!("const WG: u32 = {lanes}u;")),
         (
-            "const SPLITS: u32 = 1u;",
-            format!("const SPLITS: u32 = {splits}u;"),
+            "const MAX_SPLITS: u32 = 1u;",
+            format!("const MAX_SPLITS: u32 = {}u;", rule.max_splits),
+        ),
+        (
+            "const PER_SPLIT: u32 = 64u;",
+            format!("const PER_SPLIT: u32 = {}u;", rule.per_split),
         ),
         (
             "const SPLIT_TOKENS: u32 = 8u;",
@@ -278,16 +313,27 @@ impl Attention {
     ///   kernel (workgroup 16: 8 would have been faster, but lavapipe, Mesa 22.3, is wrong with
     ///   it past 4000 positions, SwiftShader right; see also
     ///   [`MatmulLayout::reduction_workgroup`]).
-    /// - GPUs: 32 lanes (fewer for heads over 64), a few-token batch's positions split 16 ways
-    ///   and merged by a second dispatch. On an H200 (native Vulkan), Llama 3.2 1B's 16
-    ///   attentions of a decode step at about 640 positions took 9.0 ms with the cooperative
-    ///   kernel (workgroup 64: 32 workgroups, each walking the positions in chunks with
-    ///   barriers), 3.5 ms with 32 lanes unsplit and 1.7 ms split (each a layer's attention
-    ///   submitted alone, about 50 µs of which is the submit's round trip).
+    /// - GPUs: 32 lanes (fewer for heads over 64), a few-token batch's positions split by
+    ///   [`SplitRule::for_layout`] and merged by a second dispatch. On an H200 (native Vulkan),
+    ///   Llama 3.2 1B's 16 attentions of a decode step at about 640 positions took 9.0 ms with
+    ///   the cooperative kernel (workgroup 64: 32 workgroups, each walking the positions in
+    ///   chunks with barriers), 3.5 ms with 32 lanes unsplit and 1.7 ms split 16 ways (each a
+    ///   layer's attention submitted alone, about 50 µs of which is the submit's round trip).
     ///
     /// With `head_dim`, the `attend` pipeline for heads of that size is built now (the loader
     /// builds its kernels while the weights stream in); others are built on first use.
     pub fn new(device: &wgpu::Device, layout: MatmulLayout, head_dim: Option<u32>) -> Self {
+        Self::with_split_rule(device, layout, head_dim, SplitRule::for_layout(layout))
+    }
+
+    /// [`Self::new`] with the lanes kernel splitting positions by `split_rule` (the bench
+    /// compares rules).
+    pub fn with_split_rule(
+        device: &wgpu::Device,
+        layout: MatmulLayout,
+        head_dim: Option<u32>,
+        split_rule: SplitRule,
+    ) -> Self {
         let source = attention_source(layout);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("attention"),
@@ -300,6 +346,7 @@ impl Attention {
             layout,
             lanes: std::sync::Mutex::new(None),
             partials: std::sync::Mutex::new(None),
+            split_rule,
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         };
         if let Some(head_dim) = head_dim {
@@ -324,7 +371,7 @@ impl Attention {
             Some((dim, pipelines)) if *dim == head_dim => pipelines.clone(),
             _ => {
                 let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
-                let source = lanes_source(head_dim, per_workgroup, splits_for(self.layout));
+                let source = lanes_source(head_dim, per_workgroup, self.split_rule);
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("attention lanes"),
                     source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -332,7 +379,7 @@ impl Attention {
                 let pipelines = AttendPipelines {
                     attend: compute_pipeline(device, &module, "attention lanes", "attend"),
                     lanes: true,
-                    merge: (splits_for(self.layout) > 1)
+                    merge: (self.split_rule.max_splits > 1)
                         .then(|| compute_pipeline(device, &module, "attention merge", "merge")),
                 };
                 *lanes = Some((head_dim, pipelines.clone()));
@@ -386,7 +433,7 @@ impl Attention {
         // unsplit).
         let partials = pipelines.lanes.then(|| {
             let floats =
-                SPLIT_TOKENS * shape.n_heads * splits_for(self.layout) * (shape.head_dim + 2);
+                SPLIT_TOKENS * shape.n_heads * self.split_rule.max_splits * (shape.head_dim + 2);
             self.partials(device, u64::from(floats) * 4)
         });
         bound.extend(partials.as_ref());
@@ -417,21 +464,22 @@ impl Attention {
         }
     }
 
-    /// Records attention of `n_tokens` queries over the cache (rows up to their positions
-    /// must already be written).
+    /// Records attention of `n_tokens` queries from `start_pos` over the cache (rows up to
+    /// their positions must already be written). The step uniform the commands run with must
+    /// hold the same `n_tokens` and `start_pos`: the number of workgroups follows from them.
     pub fn encode_attend_into(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
         binding: &AttentionBinding,
         n_tokens: u32,
+        start_pos: u32,
     ) {
         let queries = n_tokens * binding.shape.n_heads;
-        let merge = binding.merge.as_ref().filter(|_| n_tokens <= SPLIT_TOKENS);
-        let splits = if merge.is_some() {
-            splits_for(self.layout)
-        } else {
-            1
+        let splits = match binding.merge {
+            Some(_) => self.split_rule.splits(n_tokens, start_pos),
+            None => 1,
         };
+        let merge = binding.merge.as_ref().filter(|_| splits > 1);
         dispatch_spread(
             pass,
             &binding.attend_pipeline,
@@ -492,7 +540,7 @@ impl Attention {
                 (n_tokens * shape.kv_row_len()).div_ceil(WRITE_WORKGROUP_SIZE),
                 self.max_per_dim,
             );
-            self.encode_attend_into(pass, &binding, n_tokens)
+            self.encode_attend_into(pass, &binding, n_tokens, start_pos)
         });
     }
 }
@@ -581,9 +629,19 @@ mod tests {
         let k_new = storage(gpu, &k_all[sp * row..]);
         let v_new = storage(gpu, &v_all[sp * row..]);
         let out = storage(gpu, &vec![0.0; q.len()]);
-        for layout in MatmulLayout::ALL {
-            let kernel =
-                Attention::new(&gpu.device, layout, None).with_max_workgroups_per_dim(max_per_dim);
+        // Each layout's own rule, and a GPU kernel split finely: 7 splits from 97 positions,
+        // uneven ones at most lengths.
+        let fine = SplitRule {
+            per_split: 16,
+            max_splits: 7,
+        };
+        let kernels = MatmulLayout::ALL
+            .map(|layout| (layout, SplitRule::for_layout(layout)))
+            .into_iter()
+            .chain([(MatmulLayout::Cooperative, fine)]);
+        for (layout, rule) in kernels {
+            let kernel = Attention::with_split_rule(&gpu.device, layout, None, rule)
+                .with_max_workgroups_per_dim(max_per_dim);
             let buffers = AttentionBuffers {
                 q: &qb,
                 k_new: &k_new,
@@ -610,7 +668,7 @@ mod tests {
             let err = max_rel_err(&got, &want);
             assert!(
                 err < 2e-5,
-                "{layout:?} {shape:?} n {n} start {sp}: error {err:e}"
+                "{layout:?} {rule:?} {shape:?} n {n} start {sp}: error {err:e}"
             );
         }
     }
@@ -640,6 +698,31 @@ mod tests {
         check(LLAMA_1B, 1, 0, 1.0, 65535);
         // Several thousand positions, sharp scores.
         check(LLAMA_1B, 1, 3999, 4.0, 65535);
+    }
+
+    #[test]
+    fn decode_at_each_number_of_splits() {
+        // The fine rule's 1..=7 splits and the GPU rule's 1, 2 and 3, each split's positions
+        // uneven across its lanes.
+        for start in [5, 16, 40, 63, 95, 300, 600] {
+            check(LLAMA_1B, 1, start, 2.0, 65535);
+        }
+    }
+
+    #[test]
+    fn split_rule_counts_positions_up_to_the_batch_end() {
+        let rule = SplitRule {
+            per_split: 256,
+            max_splits: 16,
+        };
+        assert_eq!(rule.splits(1, 0), 1);
+        assert_eq!(rule.splits(1, 255), 1);
+        assert_eq!(rule.splits(1, 256), 2);
+        assert_eq!(rule.splits(4, 1000), 4);
+        assert_eq!(rule.splits(1, 100_000), 16);
+        // Batches past SPLIT_TOKENS are never split.
+        assert_eq!(rule.splits(SPLIT_TOKENS + 1, 100_000), 1);
+        assert_eq!(SplitRule::NONE.splits(1, u32::MAX - 1), 1);
     }
 
     #[test]

@@ -15,24 +15,31 @@
 //
 // On GPUs a batch of few tokens has too few (token, head) pairs to fill the device (Llama 3.2
 // 1B decodes with 32 workgroups of a few lanes: 0.16 ms a layer at 640 positions on an H200),
-// so its positions are split SPLITS ways: each split writes its unnormalised state (m, l, a)
-// to `partials`, and `merge` combines a query's splits. Software adapters have SPLITS = 1,
-// and larger batches are not split: `attend` then writes the output itself. Concatenated
+// so its positions may be split: each split writes its unnormalised state (m, l, a) to
+// `partials`, and `merge`, a second dispatch, combines a query's splits. How many splits a
+// step has follows from its last position (`splits()`, which attention.rs computes the same
+// way to size the dispatches): one per PER_SPLIT positions, at most MAX_SPLITS. With one
+// split `attend` writes the output itself and no merge runs. Software adapters have
+// MAX_SPLITS = 1, and batches of more than SPLIT_TOKENS tokens are not split. Concatenated
 // after attention_io.wgsl.
 
 const WG: u32 = 4u;
 // Vec4s per head (head_dim / 4); attention.rs sets it.
 const VECS: u32 = 16u;
-// Splits of a query's positions in a batch of at most SPLIT_TOKENS tokens; attention.rs sets
-// both.
-const SPLITS: u32 = 1u;
+// The split rule (see the header); attention.rs sets all three.
+const MAX_SPLITS: u32 = 1u;
+const PER_SPLIT: u32 = 64u;
 const SPLIT_TOKENS: u32 = 8u;
 
 // Per (token, head, split): m, l, then head_dim accumulators.
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
 fn splits() -> u32 {
-    return select(1u, SPLITS, step.n_tokens <= SPLIT_TOKENS);
+    if (step.n_tokens > SPLIT_TOKENS) {
+        return 1u;
+    }
+    let last = step.start_pos + step.n_tokens;
+    return clamp((last + PER_SPLIT - 1u) / PER_SPLIT, 1u, MAX_SPLITS);
 }
 
 var<workgroup> q_s: array<vec4<f32>, VECS>;
@@ -140,7 +147,7 @@ fn attend(
     }
 }
 
-// Combines the SPLITS states of each query (one workgroup per (token, head)) into its output.
+// Combines the splits' states of each query (one workgroup per (token, head)) into its output.
 @compute @workgroup_size(64)
 fn merge(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -151,20 +158,21 @@ fn merge(
     if (idx >= step.n_tokens * shape.n_heads) {
         return;
     }
+    let n_split = splits();
     let stride = 4u * VECS + 2u;
-    let base = idx * SPLITS * stride;
+    let base = idx * n_split * stride;
     var top = LOWEST;
-    for (var s = 0u; s < SPLITS; s++) {
+    for (var s = 0u; s < n_split; s++) {
         top = max(top, partials[base + s * stride]);
     }
     var total = 0.0;
-    for (var s = 0u; s < SPLITS; s++) {
+    for (var s = 0u; s < n_split; s++) {
         total += partials[base + s * stride + 1u] * exp(partials[base + s * stride] - top);
     }
     let q_base = idx * 4u * VECS;
     for (var e = lane; e < 4u * VECS; e += 64u) {
         var o = 0.0;
-        for (var s = 0u; s < SPLITS; s++) {
+        for (var s = 0u; s < n_split; s++) {
             let at = base + s * stride;
             o += partials[at + 2u + e] * exp(partials[at] - top);
         }

@@ -2,6 +2,8 @@
 //! tests compare it with its CPU twin.
 
 mod attention;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod attention_bench;
 mod embedding;
 mod grid;
 pub mod matmul;
@@ -14,6 +16,7 @@ mod top_k;
 
 pub use attention::{
     attention_cpu, Attention, AttentionBinding, AttentionBuffers, AttentionShape, KvCache,
+    SplitRule,
 };
 pub use embedding::{embedding_cpu, Embedding, PreparedEmbedding};
 pub use grid::{dispatches_recorded, WorkgroupGrid};

@@ -281,7 +281,7 @@ fn touch(ctx: &GpuContext, buffer: &wgpu::Buffer) {
 
 /// Seconds per `record` call (given its index): `repeats` of them in one submit, waited for; one untimed submit
 /// first (pipeline set-up, first touch of the buffers), then the fastest of [`TRIALS`].
-fn time_per_repeat(
+pub(crate) fn time_per_repeat(
     ctx: &GpuContext,
     repeats: usize,
     record: impl Fn(&mut wgpu::CommandEncoder, usize),
