@@ -164,7 +164,7 @@ impl SplitRule {
     pub fn for_layout(layout: MatmulLayout) -> Self {
         match layout {
             MatmulLayout::Cooperative => SplitRule {
-                per_split: 256,
+                per_split: 64,
                 max_splits: 16,
             },
             MatmulLayout::RowPerInvocation => Self::NONE,

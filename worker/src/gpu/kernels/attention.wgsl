@@ -14,6 +14,8 @@
 //
 // Concatenated after attention_io.wgsl (the shapes and bindings both kernels share).
 
+@group(0) @binding(1) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read_write> v_cache: array<f32>;
 @group(0) @binding(6) var<storage, read> k_new: array<f32>;
 @group(0) @binding(7) var<storage, read> v_new: array<f32>;
 

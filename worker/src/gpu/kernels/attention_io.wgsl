@@ -1,5 +1,6 @@
 // What both attention kernels (attention.wgsl, attention_lanes.wgsl) bind and share: the
-// layouts are in attention.wgsl's header.
+// layouts are in attention.wgsl's header. Each binds the KV cache (bindings 1 and 2) itself:
+// attention.wgsl as f32s it also writes, attention_lanes.wgsl as vec4s it only reads.
 
 struct Shape {
     n_heads: u32,
@@ -20,8 +21,6 @@ struct Step {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read_write> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v_cache: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> shape: Shape;
 @group(0) @binding(5) var<uniform> step: Step;

@@ -31,6 +31,11 @@ const MAX_SPLITS: u32 = 1u;
 const PER_SPLIT: u32 = 64u;
 const SPLIT_TOKENS: u32 = 8u;
 
+// The KV cache as vec4s, read only: a lane loads a position's row of its KV head in
+// head_dim / 4 loads of 16 bytes (as f32s it took 4 times as many, each a separate transaction
+// across the workgroup's lanes, which read rows far apart).
+@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
 // Per (token, head, split): m, l, then head_dim accumulators.
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
@@ -51,12 +56,13 @@ fn q4(i: u32) -> vec4<f32> {
     return vec4<f32>(q[i], q[i + 1u], q[i + 2u], q[i + 3u]);
 }
 
+// The cache's vec4 holding elements i..i + 4 (i a multiple of 4).
 fn k4(i: u32) -> vec4<f32> {
-    return vec4<f32>(k_cache[i], k_cache[i + 1u], k_cache[i + 2u], k_cache[i + 3u]);
+    return k_cache[i / 4u];
 }
 
 fn v4(i: u32) -> vec4<f32> {
-    return vec4<f32>(v_cache[i], v_cache[i + 1u], v_cache[i + 2u], v_cache[i + 3u]);
+    return v_cache[i / 4u];
 }
 
 @compute @workgroup_size(WG)
