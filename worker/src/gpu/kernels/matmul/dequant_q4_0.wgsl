@@ -8,7 +8,7 @@ fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4> {
     var out: array<vec4<f32>, 4>;
     for (var j = 0u; j < 4u; j++) {
         let q = (load_u32(b + 2u + 4u * j) >> (4u * c)) & 0x0F0F0F0Fu;
-        out[j] = d * (bytes4(q) - vec4<f32>(8.0));
+        out[j] = d * bytes4_less(q, 8.0);
     }
     return out;
 }

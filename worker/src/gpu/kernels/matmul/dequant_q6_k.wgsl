@@ -18,7 +18,7 @@ fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4> {
     for (var j = 0u; j < 4u; j++) {
         let lo = (load_u32(ql + 4u * j) >> (4u * (k / 2u))) & 0x0F0F0F0Fu;
         let hi = ((load_u32(qh + 4u * j) >> (2u * k)) & 0x03030303u) << 4u;
-        out[j] = d * (bytes4(lo | hi) - vec4<f32>(32.0));
+        out[j] = d * bytes4_less(lo | hi, 32.0);
     }
     return out;
 }

@@ -8,7 +8,7 @@ fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4> {
     let scale = bitcast<f32>(load_u32(b + 256u + 4u * c));
     var out: array<vec4<f32>, 4>;
     for (var j = 0u; j < 4u; j++) {
-        out[j] = scale * (bytes4(load_u32(b + 16u * c + 4u * j)) - vec4<f32>(32.0));
+        out[j] = scale * bytes4_less(load_u32(b + 16u * c + 4u * j), 32.0);
     }
     return out;
 }

@@ -18,7 +18,7 @@ fn dequant16(b: u32, c: u32) -> array<vec4<f32>, 4> {
         let at = w + 3u * (lane + j);
         let lo = (W[at + k % 2u] >> (4u * (k / 2u))) & 0x0F0F0F0Fu;
         let hi = ((W[at + 2u] >> (2u * k)) & 0x03030303u) << 4u;
-        out[j] = d * (bytes4(lo | hi) - vec4<f32>(32.0));
+        out[j] = d * bytes4_less(lo | hi, 32.0);
     }
     return out;
 }

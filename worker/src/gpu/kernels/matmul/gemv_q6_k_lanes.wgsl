@@ -58,11 +58,10 @@ fn main(
                 // Scales of (lo0, lo1, hi0, hi1).
                 let sc = sbytes4(W[b + scales]);
                 let x0 = bt * (BLOCK_WEIGHTS / 4u) + xv;
-                let c32 = vec4<f32>(32.0);
-                let sum = sc.x * dot(bytes4(lo0) - c32, xs[x0])
-                    + sc.z * dot(bytes4(hi0) - c32, xs[x0 + 16u])
-                    + sc.y * dot(bytes4(lo1) - c32, xs[x0 + 8u])
-                    + sc.w * dot(bytes4(hi1) - c32, xs[x0 + 24u]);
+                let sum = sc.x * dot(bytes4_less(lo0, 32.0), xs[x0])
+                    + sc.z * dot(bytes4_less(hi0, 32.0), xs[x0 + 16u])
+                    + sc.y * dot(bytes4_less(lo1, 32.0), xs[x0 + 8u])
+                    + sc.w * dot(bytes4_less(hi1, 32.0), xs[x0 + 24u]);
                 acc += unpack2x16float(W[b + 52u]).x * sum;
             }
         }
