@@ -538,6 +538,16 @@ mod tests {
     }
 
     #[test]
+    fn q6_k_at_each_block_count_of_an_x_tile() {
+        // A 2048-wide tile holds 8 blocks a row, 4 for each half of a team: every count from 1
+        // to 8, alone and as the partial tile after a whole one (whose x is still staged past
+        // the partial tile's end).
+        for blocks in (1..=8).chain(9..16) {
+            check(case(GgmlType::Q6K, 11, 256 * blocks));
+        }
+    }
+
+    #[test]
     fn columns_beyond_one_x_tile() {
         // 8192 columns (Llama 3.2 1B's ffn_down) take 4 tiles of staged x.
         check(case(GgmlType::Q6K, 10, 8192));

@@ -15,6 +15,34 @@
 
 const BLOCK_WEIGHTS: u32 = 256u;
 const BLOCK_WORDS: u32 = 53u;
+// One lane's words of one block: its two ql words, its qh word, its scales' word and d's.
+struct LaneWords {
+    ql0: u32,
+    ql1: u32,
+    qh: u32,
+    scales: u32,
+    d: u32,
+}
+
+fn lane_words(b: u32, quants: u32, scales: u32) -> LaneWords {
+    return LaneWords(W[b + quants], W[b + quants + 1u], W[b + quants + 2u], W[b + scales], W[b + 52u]);
+}
+
+// Σ over the lane's 16 weights of one block of weight · x, x0 the block's first xs vec4 of the
+// lane's.
+fn lane_dot(w: LaneWords, x0: u32) -> f32 {
+    let lo0 = (w.ql0 & 0x0F0F0F0Fu) | ((w.qh & 0x03030303u) << 4u);
+    let hi0 = ((w.ql0 >> 4u) & 0x0F0F0F0Fu) | (((w.qh >> 4u) & 0x03030303u) << 4u);
+    let lo1 = (w.ql1 & 0x0F0F0F0Fu) | (((w.qh >> 2u) & 0x03030303u) << 4u);
+    let hi1 = ((w.ql1 >> 4u) & 0x0F0F0F0Fu) | (((w.qh >> 6u) & 0x03030303u) << 4u);
+    // Scales of (lo0, lo1, hi0, hi1).
+    let sc = sbytes4(w.scales);
+    let sum = sc.x * dot(bytes4_less(lo0, 32.0), xs[x0])
+        + sc.z * dot(bytes4_less(hi0, 32.0), xs[x0 + 16u])
+        + sc.y * dot(bytes4_less(lo1, 32.0), xs[x0 + 8u])
+        + sc.w * dot(bytes4_less(hi1, 32.0), xs[x0 + 24u]);
+    return unpack2x16float(w.d).x * sum;
+}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -27,9 +55,10 @@ fn main(
         return;
     }
     let i = lane % LANES;
+    // Rows past the part's end read its last row and store nothing.
     let row = first + lane / LANES;
-    let valid = row < p.rows;
-    let row_word = row * (p.cols / BLOCK_WEIGHTS) * BLOCK_WORDS;
+    let read_row = min(row, p.rows - 1u);
+    let row_word = read_row * (p.cols / BLOCK_WEIGHTS) * BLOCK_WORDS;
     // Lane i takes block `sel` of each pair, half h, bytes 4m..4m+3 of both sub-blocks.
     let sel = i / 16u;
     let i2 = i % 16u;
@@ -42,28 +71,30 @@ fn main(
     var acc = 0.0;
     for (var t0 = 0u; t0 < p.cols; t0 += XTILE) {
         let n = min(XTILE, p.cols - t0);
+        let nb = n / BLOCK_WEIGHTS;
+        // The lane's blocks of the tile, sel, sel + 2, sel + 4 and sel + 6 (XTILE holds 8), are
+        // loaded before x is staged and before any is used, so that their loads wait for
+        // memory together and beside the staging (block by block, a lane waited once per
+        // block). A block past the tile's end reads its last one and adds nothing.
+        let at = row_word + (t0 / BLOCK_WEIGHTS) * BLOCK_WORDS;
+        let w0 = lane_words(at + min(sel, nb - 1u) * BLOCK_WORDS, quants, scales);
+        let w1 = lane_words(at + min(sel + 2u, nb - 1u) * BLOCK_WORDS, quants, scales);
+        let w2 = lane_words(at + min(sel + 4u, nb - 1u) * BLOCK_WORDS, quants, scales);
+        let w3 = lane_words(at + min(sel + 6u, nb - 1u) * BLOCK_WORDS, quants, scales);
         stage_x(lane, t0, n);
-        if (valid) {
-            let b0 = t0 / BLOCK_WEIGHTS;
-            let nb = n / BLOCK_WEIGHTS;
-            for (var bt = sel; bt < nb; bt += 2u) {
-                let b = row_word + (b0 + bt) * BLOCK_WORDS;
-                let ql0 = W[b + quants];
-                let ql1 = W[b + quants + 1u];
-                let qh = W[b + quants + 2u];
-                let lo0 = (ql0 & 0x0F0F0F0Fu) | ((qh & 0x03030303u) << 4u);
-                let hi0 = ((ql0 >> 4u) & 0x0F0F0F0Fu) | (((qh >> 4u) & 0x03030303u) << 4u);
-                let lo1 = (ql1 & 0x0F0F0F0Fu) | (((qh >> 2u) & 0x03030303u) << 4u);
-                let hi1 = ((ql1 >> 4u) & 0x0F0F0F0Fu) | (((qh >> 6u) & 0x03030303u) << 4u);
-                // Scales of (lo0, lo1, hi0, hi1).
-                let sc = sbytes4(W[b + scales]);
-                let x0 = bt * (BLOCK_WEIGHTS / 4u) + xv;
-                let sum = sc.x * dot(bytes4_less(lo0, 32.0), xs[x0])
-                    + sc.z * dot(bytes4_less(hi0, 32.0), xs[x0 + 16u])
-                    + sc.y * dot(bytes4_less(lo1, 32.0), xs[x0 + 8u])
-                    + sc.w * dot(bytes4_less(hi1, 32.0), xs[x0 + 24u]);
-                acc += unpack2x16float(W[b + 52u]).x * sum;
-            }
+        let x0 = sel * (BLOCK_WEIGHTS / 4u) + xv;
+        let pair = 2u * (BLOCK_WEIGHTS / 4u);
+        if (sel < nb) {
+            acc += lane_dot(w0, x0);
+        }
+        if (sel + 2u < nb) {
+            acc += lane_dot(w1, x0 + pair);
+        }
+        if (sel + 4u < nb) {
+            acc += lane_dot(w2, x0 + 2u * pair);
+        }
+        if (sel + 6u < nb) {
+            acc += lane_dot(w3, x0 + 3u * pair);
         }
     }
 
