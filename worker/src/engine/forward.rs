@@ -10,7 +10,7 @@ use super::step_recorder::StepRecorder;
 use super::step_recorder::{StepProbe, StepStamps};
 use super::EngineError;
 use crate::gpu::kernels::{
-    parse_top_k_output, top_k_output_size, GemvInput, GemvOptions, PreparedGemm, StepParams,
+    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, StepParams,
 };
 use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
@@ -305,16 +305,7 @@ impl GpuModel {
                 })
                 .collect();
             let out = w.output();
-            let (x, input) = match fused {
-                true => (
-                    &a.x,
-                    GemvInput::RmsNorm {
-                        weight: &w.output_norm,
-                        eps: c.rms_eps,
-                    },
-                ),
-                false => (&a.h, GemvInput::X),
-            };
+            let (x, input) = a.normed(fused, &w.output_norm, c.rms_eps);
             let output = self.kernels.gemv[&out.ty()].prepare(
                 device,
                 limits,

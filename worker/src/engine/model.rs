@@ -51,6 +51,22 @@ pub(super) struct Activations {
     pub logits: wgpu::Buffer,
 }
 
+impl Activations {
+    /// What a GEMV reads where it reads the output of the RMSNorm with weights `weight`: fused
+    /// (decode on GPUs), the residual stream x through the norm; else the norm's output h.
+    pub fn normed<'a>(
+        &'a self,
+        fused: bool,
+        weight: &'a wgpu::Buffer,
+        eps: f32,
+    ) -> (&'a wgpu::Buffer, GemvInput<'a>) {
+        match fused {
+            true => (&self.x, GemvInput::RmsNorm { weight, eps }),
+            false => (&self.h, GemvInput::X),
+        }
+    }
+}
+
 /// Bind groups that do not depend on the batch size.
 pub(super) struct LayerBindings {
     pub attn_norm: RmsNormBinding,
@@ -329,16 +345,7 @@ impl GpuModel {
         // A fused decode reads the residual stream through each norm (and the gate through
         // SwiGLU) where the others read the norm's (SwiGLU's) output.
         let fused = kernels.fused_decode();
-        let normed = |weight| match fused {
-            true => (
-                &a.x,
-                GemvInput::RmsNorm {
-                    weight,
-                    eps: c.rms_eps,
-                },
-            ),
-            false => (&a.h, GemvInput::X),
-        };
+        let normed = |weight| a.normed(fused, weight, c.rms_eps);
         let swiglu_input = match fused {
             true => GemvInput::SwiGlu { up: &a.up },
             false => GemvInput::X,
