@@ -114,6 +114,7 @@ fn real_gpu_part(md: &mut String, records: &[GpuRecord]) {
     let named: Vec<(&String, &DecodeStep)> = measured.iter().map(|(n, d)| (n, *d)).collect();
     decode_stages(md, &named);
     gpu_stages(md, &named);
+    attention_splits(md, records);
     for g in records {
         let Some(r) = g.runs.iter().find(|r| !r.gemv.is_empty()) else {
             continue;
@@ -421,6 +422,58 @@ fn decode_steps(md: &mut String, b: &Benchmarks) {
 
 /// Per model: the GPU time of each kind of stage of one decode step by timestamps, largest
 /// first, against the step's wait.
+/// A decode's attention per layer by context length: the engine's split rule beside each fixed
+/// number of splits, so that the rule can be checked against the best count at each length.
+fn attention_splits(md: &mut String, records: &[GpuRecord]) {
+    for g in records {
+        let Some(r) = g.runs.iter().find(|r| !r.attention.is_empty()) else {
+            continue;
+        };
+        let mut counts: Vec<u32> = r
+            .attention
+            .iter()
+            .filter(|t| !t.engine_rule)
+            .map(|t| t.splits)
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let mut lengths: Vec<u32> = r.attention.iter().map(|t| t.positions).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        let _ = writeln!(
+            md,
+            "\nA decode step's attention on the {}, µs a layer (the model's layers one after \
+             another in one pass, the merge of split positions included), by the engine's rule \
+             (its number of splits in brackets) and by each fixed number of splits:\n",
+            r.adapter.name,
+        );
+        let header: String = counts.iter().map(|c| format!(" {c} |")).collect();
+        let _ = writeln!(md, "| Positions | Engine |{header}");
+        let _ = writeln!(md, "|--:|--:|{}", "--:|".repeat(counts.len()));
+        for n in lengths {
+            let at = |engine: bool, splits: Option<u32>| {
+                r.attention.iter().find(|t| {
+                    t.positions == n
+                        && t.engine_rule == engine
+                        && splits.is_none_or(|s| t.splits == s)
+                })
+            };
+            let engine = at(true, None).map_or("–".to_string(), |t| {
+                format!("{:.1} ({})", t.seconds_per_layer * 1e6, t.splits)
+            });
+            let fixed: String = counts
+                .iter()
+                .map(|&c| {
+                    at(false, Some(c)).map_or(" – |".to_string(), |t| {
+                        format!(" {:.1} |", t.seconds_per_layer * 1e6)
+                    })
+                })
+                .collect();
+            let _ = writeln!(md, "| {n} | {engine} |{fixed}");
+        }
+    }
+}
+
 fn gpu_stages(md: &mut String, measured: &[(&String, &DecodeStep)]) {
     let stamped: Vec<_> = measured
         .iter()
@@ -615,6 +668,22 @@ mod tests {
             md.contains("| test model | 395 | 0.79 | 192.3 | 0.10 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_real_gpu_run_gets_its_attention_by_length_and_splits() {
+        let b: Benchmarks = serde_json::from_str(include_str!("sample.json")).unwrap();
+        let record: GpuRecord = serde_json::from_str(include_str!("sample_gpu.json")).unwrap();
+        let md = render(&b, &[record], "docs/chart.svg", "docs/data.json");
+        let at = |row: &str| {
+            md.find(row)
+                .unwrap_or_else(|| panic!("no row {row} in {md}"))
+        };
+        let header = at("| Positions | Engine | 1 | 16 |");
+        let short = at("| 16 | 12.0 (1) | 12.0 | 30.0 |");
+        // No fixed 1-split measurement at 4096 positions: a dash.
+        let long = at("| 4096 | 70.0 (16) | – | 70.0 |");
+        assert!(header < short && short < long, "{md}");
     }
 
     #[test]

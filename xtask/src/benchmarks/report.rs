@@ -98,8 +98,22 @@ pub struct NativeReport {
     pub decode_step: Option<DecodeStep>,
     pub weight_bytes_ratio: f64,
     pub gemv: Vec<Gemv>,
+    /// A decode step's attention per layer by context length (GPU adapters; absent in reports
+    /// from before it was measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attention: Vec<AttentionTiming>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
+}
+
+/// One decode attention measurement: a layer's time at `positions` positions, split `splits`
+/// ways, by the engine's rule or by a fixed count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttentionTiming {
+    pub positions: u32,
+    pub engine_rule: bool,
+    pub splits: u32,
+    pub seconds_per_layer: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
