@@ -308,9 +308,9 @@ fn tiny_q6k_attention_splits_agree_with_cpu() {
     let start = per_split - 3;
     forward(&mut gpu, &tokens[..start], 0, K).unwrap();
     cpu.forward_batch(&tokens[..start], 0).unwrap();
-    for pos in start..start + 6 {
-        let want = cpu.forward(tokens[pos], pos).unwrap().to_vec();
-        let got = forward(&mut gpu, &[tokens[pos]], pos, K).unwrap();
+    for (pos, &token) in tokens.iter().enumerate().skip(start).take(6) {
+        let want = cpu.forward(token, pos).unwrap().to_vec();
+        let got = forward(&mut gpu, &[token], pos, K).unwrap();
         compare_step(&format!("decode at {pos}"), &want, &got);
     }
     let (from, to) = (start + 6, tokens.len());
