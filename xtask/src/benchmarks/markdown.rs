@@ -633,6 +633,12 @@ mod tests {
         render(&b, &[], "docs/chart.svg", "docs/data.json")
     }
 
+    /// Where `row` starts in `md`.
+    fn row_at(md: &str, row: &str) -> usize {
+        md.find(row)
+            .unwrap_or_else(|| panic!("no row {row} in {md}"))
+    }
+
     #[test]
     fn each_run_gets_a_row_saying_where_it_ran() {
         let md = sample();
@@ -675,10 +681,7 @@ mod tests {
         let b: Benchmarks = serde_json::from_str(include_str!("sample.json")).unwrap();
         let record: GpuRecord = serde_json::from_str(include_str!("sample_gpu.json")).unwrap();
         let md = render(&b, &[record], "docs/chart.svg", "docs/data.json");
-        let at = |row: &str| {
-            md.find(row)
-                .unwrap_or_else(|| panic!("no row {row} in {md}"))
-        };
+        let at = |row| row_at(&md, row);
         let header = at("| Positions | Engine | 1 | 16 |");
         let short = at("| 16 | 12.0 (1) | 12.0 | 30.0 |");
         // No fixed 1-split measurement at 4096 positions: a dash.
@@ -689,10 +692,7 @@ mod tests {
     #[test]
     fn gpu_timed_stages_are_ranked_against_the_step_s_wait() {
         let md = sample();
-        let at = |row: &str| {
-            md.find(row)
-                .unwrap_or_else(|| panic!("no row {row} in {md}"))
-        };
+        let at = |row| row_at(&md, row);
         let down = at("| test model | ffn_down | 30 | 30 | 6.000 | 75% |");
         let rope = at("| test model | rope | 30 | 30 | 2.000 | 25% |");
         let all = at("| test model | all stages | | | 8.000 | of a 192.300 ms wait |");
