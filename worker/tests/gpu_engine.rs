@@ -387,24 +387,30 @@ fn timed_and_staged_decode_steps_give_the_plain_step_s_token() {
         }
         assert_eq!(gpu.len(), pos + 1);
         // q, k and v are one stacked product, gate and up another; RoPE writes the KV cache,
-        // so attention is one dispatch (two where the positions are split, then merged: on
-        // GPUs, past a few hundred of them).
-        let splits = SplitRule::for_layout(layout).splits(1, pos as u32);
+        // so attention is one dispatch.
+        assert_eq!(SplitRule::for_layout(layout).splits(1, pos as u32), 1);
         for stage in ["attn_q_k_v", "ffn_gate_up", "attention"]
             .into_iter()
             .chain((!fused).then_some("rope"))
         {
-            let per_layer = if stage == "attention" && splits > 1 {
-                2
-            } else {
-                1
-            };
-            assert_eq!(
-                dispatches(&times, stage),
-                per_layer * layers,
-                "{layout:?} {stage}"
-            );
+            assert_eq!(dispatches(&times, stage), layers, "{layout:?} {stage}");
         }
+        // Two where GPUs split the positions: the splits, then their merge.
+        let long: Vec<u32> = (0..100).map(|i| 3 + i % 60).collect();
+        gpu.truncate(0);
+        forward(&mut gpu, &long, 0, 1).unwrap();
+        let want = forward(&mut gpu, &[42], long.len(), 1).unwrap().ids[0];
+        gpu.truncate(long.len());
+        let (staged, times) = gpu.staged_decode_step(42).unwrap();
+        assert_eq!(staged, want, "{layout:?}");
+        let splits = SplitRule::for_layout(layout).splits(1, long.len() as u32);
+        assert_eq!(splits > 1, fused, "{layout:?}");
+        let per_layer = if fused { 2 } else { 1 };
+        assert_eq!(
+            dispatches(&times, "attention"),
+            per_layer * layers,
+            "{layout:?}"
+        );
     }
 }
 

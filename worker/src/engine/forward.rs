@@ -9,9 +9,7 @@ use super::step_recorder::StepRecorder;
 #[cfg(not(target_arch = "wasm32"))]
 use super::step_recorder::{StepProbe, StepStamps};
 use super::EngineError;
-use crate::gpu::kernels::{
-    parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm, StepParams,
-};
+use crate::gpu::kernels::{parse_top_k_output, top_k_output_size, GemvOptions, PreparedGemm};
 use crate::gpu::{read_mapped, GpuError};
 use crate::sampler::Candidates;
 
@@ -245,10 +243,8 @@ impl GpuModel {
     fn write_step_inputs(&self, tokens: &[u32], start_pos: usize) {
         let queue = &self.ctx.queue;
         queue.write_buffer(&self.acts.ids, 0, bytemuck::cast_slice(tokens));
-        self.step.write(
-            queue,
-            StepParams::new(tokens.len() as u32, start_pos as u32),
-        );
+        let (n, pos) = (tokens.len() as u32, start_pos as u32);
+        self.step.write(queue, self.kernels.attention.step(n, pos));
     }
 
     /// The commands of a step of `n` tokens from `start_pos` (inputs from

@@ -138,14 +138,15 @@ struct AttendPipelines {
     merge: Option<wgpu::ComputePipeline>,
 }
 
-/// Batches of at most this many tokens may have their positions split (`SPLIT_TOKENS` in
-/// attention_lanes.wgsl): a decode step's 32 (token, head) pairs cannot fill a GPU.
+/// Batches of at most this many tokens may have their positions split: a decode step's 32
+/// (token, head) pairs cannot fill a GPU.
 const SPLIT_TOKENS: u32 = 8;
 
-/// How many ways the lanes kernel splits a few-token batch's positions (attention_lanes.wgsl's
-/// `splits()`, which computes the same): one split per `per_split` positions up to the batch's
-/// last, at most `max_splits`. A step of one split is one dispatch; more take a second one,
-/// the merge, whose fixed cost is worth paying only where the positions are many.
+/// How many ways the lanes kernel splits a few-token batch's positions: one split per
+/// `per_split` positions up to the batch's last, at most `max_splits`. The count sizes the
+/// dispatch, and the kernels read it in the step's uniform ([`Attention::step`]). A step of
+/// one split is one dispatch; more take a second one, the merge, whose fixed cost is worth
+/// paying only where the positions are many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SplitRule {
     pub per_split: u32,
@@ -197,10 +198,10 @@ fn lanes_per_workgroup(layout: MatmulLayout, head_dim: u32) -> u32 {
     }
 }
 
-/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`,
-/// splitting a few-token batch's positions by `rule`: each line marked `// each d` written
-/// once per 4 dimensions, d = 0, 4, ... (`a_d` becomes `a_0`, `a_1`, ...).
-fn lanes_source(head_dim: u32, lanes: u32, rule: SplitRule) -> String {
+/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`:
+/// each line marked `// each d` written once per 4 dimensions, d = 0, 4, ... (`a_d` becomes
+/// `a_0`, `a_1`, ...).
+fn lanes_source(head_dim: u32, lanes: u32) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
         include_str!("attention_lanes.wgsl")
@@ -241,18 +242,6 @@ fn lanes_source(head_dim: u32, lanes: u32, rule: SplitRule) -> String {
             format!("const VECS: u32 = {vecs}u;"),
         ),
         ("const WG: u32 = 4u;", format!("const WG: u32 = {lanes}u;")),
-        (
-            "const MAX_SPLITS: u32 = 1u;",
-            format!("const MAX_SPLITS: u32 = {}u;", rule.max_splits),
-        ),
-        (
-            "const PER_SPLIT: u32 = 64u;",
-            format!("const PER_SPLIT: u32 = {}u;", rule.per_split),
-        ),
-        (
-            "const SPLIT_TOKENS: u32 = 8u;",
-            format!("const SPLIT_TOKENS: u32 = {SPLIT_TOKENS}u;"),
-        ),
     ]
     .iter()
     .fold(out, |s, (from, to)| {
@@ -371,7 +360,7 @@ impl Attention {
             Some((dim, pipelines)) if *dim == head_dim => pipelines.clone(),
             _ => {
                 let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
-                let source = lanes_source(head_dim, per_workgroup, self.split_rule);
+                let source = lanes_source(head_dim, per_workgroup);
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("attention lanes"),
                     source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -464,9 +453,17 @@ impl Attention {
         }
     }
 
+    /// The uniform of a step of `n_tokens` tokens from `start_pos`, with the splits of its
+    /// positions under this attention's rule.
+    pub fn step(&self, n_tokens: u32, start_pos: u32) -> StepParams {
+        let splits = self.split_rule.splits(n_tokens, start_pos);
+        StepParams::new(n_tokens, start_pos).with_splits(splits)
+    }
+
     /// Records attention of `n_tokens` queries from `start_pos` over the cache (rows up to
     /// their positions must already be written). The step uniform the commands run with must
-    /// hold the same `n_tokens` and `start_pos`: the number of workgroups follows from them.
+    /// be [`Self::step`] of the same `n_tokens` and `start_pos`: the number of workgroups
+    /// follows from them.
     pub fn encode_attend_into(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -508,7 +505,7 @@ impl Attention {
             start_pos + n_tokens,
             shape.capacity
         );
-        let step = StepUniform::with(device, StepParams::new(n_tokens, start_pos));
+        let step = StepUniform::with(device, self.step(n_tokens, start_pos));
         let binding = self.prepare(device, &step, shape, buffers);
         let kv_write = self
             .kv_write

@@ -11,7 +11,7 @@
 use super::attention::{Attention, AttentionBuffers, AttentionShape, KvCache, SplitRule};
 use super::matmul::bench::{time_per_repeat, BenchError};
 use super::matmul::MatmulLayout;
-use super::params::{StepParams, StepUniform};
+use super::params::StepUniform;
 use crate::gpu::GpuContext;
 
 /// One decode attention measured: a layer's time at `positions` cached positions (the new
@@ -78,8 +78,8 @@ pub fn measure_attention(
     // The rules take turns at each length, so that a change of clocks falls on all of them.
     for &n_pos in positions {
         let start_pos = n_pos.max(1) - 1;
-        step.write(&ctx.queue, StepParams::new(1, start_pos));
         for (rule, kernel, bindings) in &kernels {
+            step.write(&ctx.queue, kernel.step(1, start_pos));
             let seconds = time_per_repeat(ctx, repeats, |encoder, _| {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 for binding in bindings {

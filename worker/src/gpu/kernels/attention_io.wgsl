@@ -16,7 +16,7 @@ struct Shape {
 struct Step {
     n_tokens: u32,
     start_pos: u32,
-    _pad0: u32,
+    splits: u32,  // of the lanes kernel's positions (attention_lanes.wgsl)
     _pad1: u32,
 }
 

@@ -17,19 +17,14 @@
 // 1B decodes with 32 workgroups of a few lanes: 0.16 ms a layer at 640 positions on an H200),
 // so its positions may be split: each split writes its unnormalised state (m, l, a) to
 // `partials`, and `merge`, a second dispatch, combines a query's splits. How many splits a
-// step has follows from its last position (`splits()`, which attention.rs computes the same
-// way to size the dispatches): one per PER_SPLIT positions, at most MAX_SPLITS. With one
-// split `attend` writes the output itself and no merge runs. Software adapters have
-// MAX_SPLITS = 1, and batches of more than SPLIT_TOKENS tokens are not split. Concatenated
-// after attention_io.wgsl.
+// step has is in its uniform: attention.rs's `SplitRule` counts them from the step's last
+// position, and sizes the dispatch by the same count. With one split `attend` writes the
+// output itself and no merge runs. Software adapters never split. Concatenated after
+// attention_io.wgsl.
 
 const WG: u32 = 4u;
 // Vec4s per head (head_dim / 4); attention.rs sets it.
 const VECS: u32 = 16u;
-// The split rule (see the header); attention.rs sets all three.
-const MAX_SPLITS: u32 = 1u;
-const PER_SPLIT: u32 = 64u;
-const SPLIT_TOKENS: u32 = 8u;
 
 // The KV cache as vec4s, read only: a lane loads a position's row of its KV head in
 // head_dim / 4 loads of 16 bytes (as f32s it took 4 times as many, each a separate transaction
@@ -40,11 +35,7 @@ const SPLIT_TOKENS: u32 = 8u;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
 fn splits() -> u32 {
-    if (step.n_tokens > SPLIT_TOKENS) {
-        return 1u;
-    }
-    let last = step.start_pos + step.n_tokens;
-    return clamp((last + PER_SPLIT - 1u) / PER_SPLIT, 1u, MAX_SPLITS);
+    return max(step.splits, 1u);
 }
 
 var<workgroup> q_s: array<vec4<f32>, VECS>;

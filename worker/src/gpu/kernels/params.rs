@@ -20,16 +20,26 @@ pub struct StepParams {
     pub n_tokens: u32,
     /// Position of the batch's first token (the number of tokens already in the KV cache).
     pub start_pos: u32,
-    pub _pad: [u32; 2],
+    /// How many ways the decode attention splits the positions (at least 1: see
+    /// `attention::SplitRule`), which the attention reads here.
+    pub splits: u32,
+    pub _pad: u32,
 }
 
 impl StepParams {
+    /// A step whose attention (if any) is not split.
     pub fn new(n_tokens: u32, start_pos: u32) -> Self {
         Self {
             n_tokens,
             start_pos,
-            _pad: [0; 2],
+            splits: 1,
+            _pad: 0,
         }
+    }
+
+    /// The step with its attention split `splits` ways.
+    pub fn with_splits(self, splits: u32) -> Self {
+        Self { splits, ..self }
     }
 }
 
