@@ -237,10 +237,7 @@ pub fn run(args: Args) -> Result<()> {
         };
         let engine_rule = SplitRule::for_layout(layout);
         let rules: Vec<SplitRule> = std::iter::once(engine_rule)
-            .chain(ATTENTION_SPLITS.map(|max_splits| SplitRule {
-                per_split: 1,
-                max_splits,
-            }))
+            .chain(ATTENTION_SPLITS.map(SplitRule::fixed))
             .collect();
         let timings = measure_attention(
             &ctx,

@@ -160,7 +160,16 @@ impl SplitRule {
         max_splits: 1,
     };
 
-    /// The rule for `layout`: on GPUs a split per 256 positions, at most 16 (Llama 3.2 1B
+    /// Always `splits` ways (where a batch may split and has that many positions): for
+    /// comparing split counts.
+    pub const fn fixed(splits: u32) -> Self {
+        SplitRule {
+            per_split: 1,
+            max_splits: splits,
+        }
+    }
+
+    /// The rule for `layout`: on GPUs a split per 64 positions, at most 16 (Llama 3.2 1B
     /// decodes with 512 workgroups at 4096 positions); none on software adapters.
     pub fn for_layout(layout: MatmulLayout) -> Self {
         match layout {
