@@ -146,7 +146,9 @@ const SPLIT_TOKENS: u32 = 8;
 /// `per_split` positions up to the batch's last, at most `max_splits`. The count sizes the
 /// dispatch, and the kernels read it in the step's uniform ([`Attention::step`]). A step of
 /// one split is one dispatch; more take a second one, the merge, whose fixed cost is worth
-/// paying only where the positions are many.
+/// paying only where the positions are many. (Merging in the attn output GEMV as it stages
+/// its input, every workgroup reading every split's state, saved that dispatch but made the
+/// GEMV 12 µs a layer slower on an H200 against the merge's 8.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SplitRule {
     pub per_split: u32,
