@@ -20,8 +20,8 @@ pub struct StepParams {
     pub n_tokens: u32,
     /// Position of the batch's first token (the number of tokens already in the KV cache).
     pub start_pos: u32,
-    /// How many ways the decode attention splits the positions (at least 1: see
-    /// `attention::SplitRule`), which the attention reads here.
+    /// How many ways the decode attention splits the positions (see `attention::SplitRule`),
+    /// which the attention reads here; 0, as in `StepParams::default()`, reads as 1.
     pub splits: u32,
     pub _pad: u32,
 }
