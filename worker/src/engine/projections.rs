@@ -12,7 +12,7 @@ use super::EngineError;
 use crate::gguf::GgmlType;
 use crate::gpu::kernels::matmul::StackedOutputs;
 use crate::gpu::kernels::{GemvOptions, PreparedGemm, PreparedGemv};
-use crate::gpu::{GpuWeight, WeightEncoding, QUAD_ROWS};
+use crate::gpu::{GpuWeight, WeightEncoding, STACK_ROWS};
 use crate::model::{LayerTensor, ModelError};
 
 /// The members of a stack, in row order.
@@ -147,10 +147,10 @@ impl Stack {
             return Ok(());
         };
         let first = members[0];
-        // Each member starts on a whole quad of rows (row quads) and a whole word (buffers).
+        // Each member starts on a whole texture line (row quads) and a whole word (buffers).
         let stackable = members
             .iter()
-            .all(|m| m.ty == first.ty && m.cols == first.cols && m.rows.is_multiple_of(QUAD_ROWS));
+            .all(|m| m.ty == first.ty && m.cols == first.cols && m.rows.is_multiple_of(STACK_ROWS));
         let make = |name: &str, rows: u32, m: &Member| {
             GpuWeight::encoded(
                 device,

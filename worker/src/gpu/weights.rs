@@ -17,17 +17,20 @@
 //! share one buffer as offset bindings, and so every part but the last is a whole number of
 //! words.
 //!
-//! Row quads (the re-encoded layouts): a part is an `rgba32float` texture whose line `q` holds
-//! rows 4q..4q+3 side by side: texel `i` of the line is word `i` of each of the 4 rows' stored
-//! bytes, one row per channel (the channels only carry bits: kernels bitcast them back to u32).
-//! A kernel that takes 4 rows at once then reads a word of all 4 with one texel fetch, where a
-//! storage buffer costs a gather of 4 lanes. It samples the texel (nearest, no filtering) instead
+//! Row quads (the re-encoded layouts): a part is an `rgba32float` texture whose texels each hold
+//! one word of each of 4 rows' stored bytes (a quad: rows 4q..4q+3), one row per channel (the
+//! channels only carry bits: kernels bitcast them back to u32). A line holds G quads (4, or 2
+//! or 1 where 4 would be wider than a texture may be) word by word: texel `i·G + g` of line `l`
+//! is word `i` of quad `l·G + g`. A kernel that takes 4 rows at once then reads a word of all 4
+//! with one texel fetch, where a storage buffer costs a gather of 4 lanes, and a CPU driver's 4
+//! SIMD lanes reading 4 neighbouring quads read neighbouring texels
+//! (`kernels/matmul/row_quads.wgsl`). It samples the texel (nearest, no filtering) instead
 //! of loading it: Chromium's robustness pass wraps every `textureLoad` in a levels and a size
 //! query, which cost as much as the fetch on SwiftShader, and a sample needs no clamp.
 //! Sampling returns the stored bits unchanged (NaN and denormal patterns included), which
-//! `texel_round_trip_keeps_every_bit` checks on the adapter. A line is as wide as a row has
-//! words; a part holds as many lines as the texture size limit and the part byte limit allow.
-//! Rows past the tensor's end in its last quad are zeros.
+//! `texel_round_trip_keeps_every_bit` checks on the adapter. A part holds as many lines as the
+//! texture size limit and the part byte limit allow. Rows past the tensor's end in its last
+//! line are zeros.
 
 use super::{GpuContext, WeightEncoding};
 use crate::gguf::GgmlType;
@@ -95,7 +98,7 @@ pub enum WeightError {
 #[derive(Debug)]
 pub enum PartStorage {
     Buffer(wgpu::Buffer),
-    /// Row quads ([`WeightEncoding::is_row_quads`]), one texture line per 4 rows.
+    /// Row quads ([`WeightEncoding::is_row_quads`]), one texture line per G quads of rows.
     RowQuads {
         texture: wgpu::Texture,
         view: wgpu::TextureView,
@@ -150,8 +153,13 @@ impl WeightPart {
     }
 }
 
-/// Rows in one texture line of row quads.
+/// Rows in one texel of row quads (a quad).
 pub const QUAD_ROWS: u32 = 4;
+/// The most quads a texture line of row quads holds (G).
+const LINE_QUADS: u32 = 4;
+/// Rows a stacked tensor's members start on: a whole line of row quads at most, and a whole
+/// word of a buffer.
+pub const STACK_ROWS: u32 = QUAD_ROWS * LINE_QUADS;
 /// Bytes of an `rgba32float` texel: one word of each of [`QUAD_ROWS`] rows.
 const QUAD_TEXEL_BYTES: u64 = 16;
 
@@ -167,6 +175,8 @@ pub struct GpuWeight {
     /// GGUF bytes per row.
     row_bytes: u64,
     parts: Vec<WeightPart>,
+    /// Quads in one texture line (G) of row quads; 1 for buffers.
+    line_quads: u32,
     /// GGUF bytes of an unfinished unit not yet written (queue writes must be 4-byte aligned,
     /// and a re-encoded tensor needs whole blocks): they start at `carry_offset` and wait for
     /// the bytes that follow them.
@@ -260,14 +270,16 @@ impl GpuWeight {
             row_bytes,
             limit: max_part_bytes,
         };
-        let parts = if encoding.is_row_quads() {
+        let (parts, line_quads) = if encoding.is_row_quads() {
             quad_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
                 too_large("a row is wider than a texture line, or 4 rows exceed the part limit")
             })?
         } else {
-            buffer_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
-                too_large("not even one 256-byte-aligned group of rows fits a binding")
-            })?
+            let parts =
+                buffer_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
+                    too_large("not even one 256-byte-aligned group of rows fits a binding")
+                })?;
+            (parts, 1)
         };
         if parts.is_empty() {
             return Err(too_large("a tensor needs at least one row"));
@@ -280,6 +292,7 @@ impl GpuWeight {
             cols,
             row_bytes: gguf_row_bytes,
             parts,
+            line_quads,
             carry: Vec::new(),
             carry_offset: 0,
             bytes_written: 0,
@@ -397,10 +410,11 @@ impl GpuWeight {
     }
 
     /// GGUF bytes stored together: 4 (queue writes must be 4-byte aligned), a block for a
-    /// re-encoded buffer, or a quad of rows for row quads (the tensor's last quad may be short).
+    /// re-encoded buffer, or a texture line's rows for row quads (the tensor's last line may be
+    /// short).
     fn unit(&self) -> usize {
         if self.encoding.is_row_quads() {
-            (QUAD_ROWS as u64 * self.row_bytes) as usize
+            (u64::from(self.line_rows()) * self.row_bytes) as usize
         } else {
             self.encoding.unit().0
         }
@@ -428,8 +442,13 @@ impl GpuWeight {
         }
     }
 
-    /// Writes the stored bytes of whole rows from `first_row` (a multiple of [`QUAD_ROWS`]) as
-    /// texture lines, one per quad of rows; a short last quad is padded with zero rows.
+    /// Rows in one texture line of row quads.
+    fn line_rows(&self) -> u32 {
+        QUAD_ROWS * self.line_quads
+    }
+
+    /// Writes the stored bytes of whole rows from `first_row` (a multiple of a line's rows) as
+    /// texture lines; a short last line is padded with zero rows.
     fn write_quads(&self, queue: &wgpu::Queue, first_row: u32, stored: &[u8]) {
         let stored_row = self.encoding.stored_len(self.row_bytes) as usize;
         let rows = (stored.len() / stored_row) as u32;
@@ -446,16 +465,17 @@ impl GpuWeight {
                 &stored[(lo - first_row) as usize * stored_row
                     ..(hi - first_row) as usize * stored_row],
                 stored_row,
+                self.line_quads,
             );
-            let words = stored_row as u32 / 4;
-            let line_count = (hi - lo).div_ceil(QUAD_ROWS);
+            let width = stored_row as u32 / 4 * self.line_quads;
+            let line_count = (hi - lo).div_ceil(self.line_rows());
             queue.write_texture(
                 wgpu::TexelCopyTextureInfo {
                     texture,
                     mip_level: 0,
                     origin: wgpu::Origin3d {
                         x: 0,
-                        y: (lo - part.first_row) / QUAD_ROWS,
+                        y: (lo - part.first_row) / self.line_rows(),
                         z: 0,
                     },
                     aspect: wgpu::TextureAspect::All,
@@ -463,11 +483,11 @@ impl GpuWeight {
                 &lines,
                 wgpu::TexelCopyBufferLayout {
                     offset: 0,
-                    bytes_per_row: Some(words * QUAD_TEXEL_BYTES as u32),
+                    bytes_per_row: Some(width * QUAD_TEXEL_BYTES as u32),
                     rows_per_image: None,
                 },
                 wgpu::Extent3d {
-                    width: words,
+                    width,
                     height: line_count,
                     depth_or_array_layers: 1,
                 },
@@ -545,31 +565,37 @@ fn buffer_parts(
     }))
 }
 
-/// The textures of a tensor in row quads (`row_bytes` stored bytes a row, a multiple of 4),
-/// `None` when a row is wider than a texture line or not even one quad fits a part.
+/// The textures of a tensor in row quads (`row_bytes` stored bytes a row, a multiple of 4) and
+/// the quads a line holds, `None` when a row is wider than a texture line or not even one line
+/// fits a part.
 fn quad_parts(
     device: &wgpu::Device,
     max_part_bytes: u64,
     name: &str,
     rows: u32,
     row_bytes: u64,
-) -> Option<Vec<WeightPart>> {
+) -> Option<(Vec<WeightPart>, u32)> {
     let max_dim = device.limits().max_texture_dimension_2d;
     let words = u32::try_from(row_bytes / 4)
         .ok()
         .filter(|&w| w > 0 && w <= max_dim)?;
-    let line_bytes = u64::from(words) * QUAD_TEXEL_BYTES;
+    let line_quads = [LINE_QUADS, 2, 1]
+        .into_iter()
+        .find(|g| u64::from(*g) * u64::from(words) <= u64::from(max_dim))?;
+    let width = words * line_quads;
+    let line_rows = QUAD_ROWS * line_quads;
+    let line_bytes = u64::from(width) * QUAD_TEXEL_BYTES;
     let lines_per_part = (max_part_bytes / line_bytes).min(u64::from(max_dim)) as u32;
     if lines_per_part == 0 {
         return None;
     }
-    let rows_per_part = lines_per_part.saturating_mul(QUAD_ROWS);
-    Some(split_rows(rows, rows_per_part, row_bytes, |index, n| {
+    let rows_per_part = lines_per_part.saturating_mul(line_rows);
+    let parts = split_rows(rows, rows_per_part, row_bytes, |index, n| {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some(&format!("{name} [{index}]")),
             size: wgpu::Extent3d {
-                width: words,
-                height: n.div_ceil(QUAD_ROWS),
+                width,
+                height: n.div_ceil(line_rows),
                 depth_or_array_layers: 1,
             },
             mip_level_count: 1,
@@ -583,7 +609,8 @@ fn quad_parts(
         });
         let view = texture.create_view(&Default::default());
         PartStorage::RowQuads { texture, view }
-    }))
+    });
+    Some((parts, line_quads))
 }
 
 /// `rows` rows of `row_bytes` stored bytes split into parts of `rows_per_part` rows (the last
@@ -610,18 +637,26 @@ fn split_rows(
     parts
 }
 
-/// Stored rows (`row_bytes` each, a multiple of 4) as texture lines of row quads: word `i` of
-/// rows 4q..4q+3 side by side in texel `i` of line `q`, zeros past the last row.
-fn interleave_quads(stored: &[u8], row_bytes: usize) -> Vec<u8> {
+/// Byte offset of word `word` of row `row` in row-quad texture lines of `words` words a row and
+/// `line_quads` quads a line (the module's doc has the layout).
+fn quad_byte(row: usize, word: usize, words: usize, line_quads: usize) -> usize {
+    let quad = row / QUAD_ROWS as usize;
+    let line = quad / line_quads;
+    let texel = line * line_quads * words + word * line_quads + quad % line_quads;
+    texel * QUAD_TEXEL_BYTES as usize + row % QUAD_ROWS as usize * 4
+}
+
+/// Stored rows (`row_bytes` each, a multiple of 4) as texture lines of row quads, `line_quads`
+/// quads a line, zeros past the last row.
+fn interleave_quads(stored: &[u8], row_bytes: usize, line_quads: u32) -> Vec<u8> {
     let rows = stored.len() / row_bytes;
     let words = row_bytes / 4;
-    let lines = rows.div_ceil(QUAD_ROWS as usize);
-    let mut out = vec![0u8; lines * words * QUAD_TEXEL_BYTES as usize];
+    let line_quads = line_quads as usize;
+    let lines = rows.div_ceil(QUAD_ROWS as usize * line_quads);
+    let mut out = vec![0u8; lines * line_quads * words * QUAD_TEXEL_BYTES as usize];
     for (r, row) in stored.chunks_exact(row_bytes).enumerate() {
-        let line = r / QUAD_ROWS as usize * words * QUAD_TEXEL_BYTES as usize;
-        let channel = r % QUAD_ROWS as usize * 4;
         for (i, word) in row.chunks_exact(4).enumerate() {
-            let at = line + i * QUAD_TEXEL_BYTES as usize + channel;
+            let at = quad_byte(r, i, words, line_quads);
             out[at..at + 4].copy_from_slice(word);
         }
     }
@@ -662,11 +697,13 @@ mod tests {
                 }
                 PartStorage::RowQuads { texture, .. } => {
                     let lines = read_texture(texture);
-                    let row_bytes = (part.byte_len / part.rows as u64) as usize;
+                    let words = (part.byte_len / part.rows as u64 / 4) as usize;
+                    let line_quads = w.line_quads as usize;
+                    assert_eq!(texture.width() as usize, words * line_quads);
                     for r in 0..part.rows as usize {
-                        let line = &lines[r / 4 * row_bytes * 4..][..row_bytes * 4];
-                        for word in line.chunks_exact(16) {
-                            bytes.extend_from_slice(&word[r % 4 * 4..r % 4 * 4 + 4]);
+                        for i in 0..words {
+                            let at = quad_byte(r, i, words, line_quads);
+                            bytes.extend_from_slice(&lines[at..at + 4]);
                         }
                     }
                 }
@@ -806,19 +843,53 @@ mod tests {
             assert_eq!(w.bytes_written(), bytes.len() as u64);
             assert_eq!(read_back(&w), want, "chunks of {chunk}");
         }
-        // Whole quads of rows out of order; a write inside a quad that continues nothing is
-        // refused.
+        // Whole texture lines (4 quads of 4 rows) out of order; a write inside a line that
+        // continues nothing is refused.
         let mut w = new();
         let rb = 420;
-        w.write_rows(&gpu.queue, 8, &bytes[8 * rb..]).unwrap();
+        w.write_rows(&gpu.queue, 16, &bytes[16 * rb..]).unwrap();
         assert!(matches!(
-            w.write_rows(&gpu.queue, 7, &bytes[7 * rb..8 * rb]),
-            Err(WeightError::UnalignedWrite { unit: 1680, .. })
+            w.write_rows(&gpu.queue, 15, &bytes[15 * rb..16 * rb]),
+            Err(WeightError::UnalignedWrite { unit: 6720, .. })
         ));
-        w.write_rows(&gpu.queue, 0, &bytes[..8 * rb]).unwrap();
+        w.write_rows(&gpu.queue, 0, &bytes[..16 * rb]).unwrap();
         assert_eq!(read_back(&w), want);
-        // 333 rows take 84 quads: the last one holds a row and three of zeros.
-        assert_eq!(w.allocated_bytes(), 84 * 4 * 640);
+        // A part of 32 KiB holds 3 lines of 4 × 160 texels: 333 rows take 6 parts of 48 rows
+        // and one of 45, whose last line holds 13 rows and 3 of zeros.
+        assert_eq!(w.parts().len(), 7);
+        assert_eq!(w.allocated_bytes(), 7 * 3 * 4 * 160 * 16);
+    }
+
+    #[test]
+    fn a_texture_line_holds_as_many_quads_as_its_width_allows() {
+        let gpu = gpu();
+        let max_dim = gpu.limits.max_texture_dimension_2d;
+        // Q8_0 words: 9 for 32 columns.
+        for (cols, quads) in [(576, 4), (max_dim, 2), (2 * max_dim, 1)] {
+            let rows = 21;
+            let bytes = random_weight(GgmlType::Q8_0, rows, cols as usize, 5);
+            let mut w = GpuWeight::encoded(
+                &gpu.device,
+                u64::MAX,
+                "t",
+                GgmlType::Q8_0,
+                WeightEncoding::Q8_0Words,
+                rows as u32,
+                cols,
+            )
+            .unwrap();
+            assert_eq!(w.line_quads, quads, "{cols} columns");
+            // In two writes: the second starts on a line.
+            let split = 4 * quads as usize * w.row_bytes as usize;
+            w.write_bytes(&gpu.queue, split as u64, &bytes[split..])
+                .unwrap();
+            w.write_bytes(&gpu.queue, 0, &bytes[..split]).unwrap();
+            assert_eq!(
+                read_back(&w),
+                WeightEncoding::Q8_0Words.encode(&bytes),
+                "{cols} columns"
+            );
+        }
     }
 
     /// Kernels read row quads by sampling `rgba32float` texels and bitcasting them: every bit
@@ -874,8 +945,8 @@ mod tests {
             @group(0) @binding(3) var<uniform> words_per_row: vec4<u32>;
             @compute @workgroup_size(64)
             fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-                start_weights();
-                let quads = textureDimensions(W).y;
+                start_weights(words_per_row.x);
+                let quads = words_per_row.y;
                 let at = id.x % words_per_row.x;
                 let quad = id.x / words_per_row.x;
                 if (quad >= quads) { return; }
@@ -903,7 +974,7 @@ mod tests {
             })
         };
         let (unused, out) = (storage(16), storage(out_bytes));
-        let params = params_buffer_for_tests(&gpu.device, &[words, 0, 0, 0]);
+        let params = params_buffer_for_tests(&gpu.device, &[words, quads, 0, 0]);
         let sampler = gpu.device.create_sampler(&Default::default());
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,

@@ -26,7 +26,7 @@ fn main(
     if (token >= p.n_tokens) {
         return;
     }
-    start_weights();
+    start_weights(p.cols / BLOCK_WEIGHTS * BLOCK_BYTES / 4u);
     let id = ids[token];
     if (id < p.first_row || id - p.first_row >= p.rows) {
         return;

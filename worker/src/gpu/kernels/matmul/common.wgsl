@@ -10,8 +10,9 @@
 
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 
-// Called first by kernels that may also read row quads (row_quads.wgsl); nothing to do here.
-fn start_weights() {}
+// Called first by kernels that may also read row quads (row_quads.wgsl), with a row's words;
+// nothing to do here.
+fn start_weights(row_words: u32) {}
 
 fn load_u32(off: u32) -> u32 {
     let w = off >> 2u;

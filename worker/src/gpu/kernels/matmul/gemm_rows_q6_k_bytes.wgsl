@@ -18,13 +18,13 @@ fn main(
     let tile = invocation_tile(wg.x + wg.y * groups.x, lane, WG, ROWS);
     let first = tile.x;
     let t0 = tile.y;
-    if (first >= p.rows) {
+    if (4u * first >= p.rows) {
         return;
     }
     let row_words = p.cols / 256u * BLOCK_WORDS;
     // Rows and tokens past the end read the last one again and are not stored.
-    start_weights();
-    let rows = rows16(first, p.rows);
+    start_weights(row_words);
+    let rows = quads4(first, p.rows);
     let tokens = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_tokens - 1u)) * p.cols;
     var acc_a = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var acc_b = acc_a;
@@ -43,21 +43,21 @@ fn main(
                 let xr = xs4(tokens, k + 16u * s + 4u * j);
                 xsum += token_sums(xr);
                 let xs = scaled(xr);
-                sa = add_dots(sa, words(rows.a, o + 4u * s + j), xs);
-                sb = add_dots(sb, words(rows.b, o + 4u * s + j), xs);
-                sc = add_dots(sc, words(rows.c, o + 4u * s + j), xs);
-                sd = add_dots(sd, words(rows.d, o + 4u * s + j), xs);
+                sa = add_dots(sa, quad_words(rows.a, o + 4u * s + j), xs);
+                sb = add_dots(sb, quad_words(rows.b, o + 4u * s + j), xs);
+                sc = add_dots(sc, quad_words(rows.c, o + 4u * s + j), xs);
+                sd = add_dots(sd, quad_words(rows.d, o + 4u * s + j), xs);
             }
             let offset = 32.0 * xsum;
-            acc_a = add_scaled(acc_a, bitcast<vec4<f32>>(words(rows.a, o + 64u + s)), sa, offset);
-            acc_b = add_scaled(acc_b, bitcast<vec4<f32>>(words(rows.b, o + 64u + s)), sb, offset);
-            acc_c = add_scaled(acc_c, bitcast<vec4<f32>>(words(rows.c, o + 64u + s)), sc, offset);
-            acc_d = add_scaled(acc_d, bitcast<vec4<f32>>(words(rows.d, o + 64u + s)), sd, offset);
+            acc_a = add_scaled(acc_a, bitcast<vec4<f32>>(quad_words(rows.a, o + 64u + s)), sa, offset);
+            acc_b = add_scaled(acc_b, bitcast<vec4<f32>>(quad_words(rows.b, o + 64u + s)), sb, offset);
+            acc_c = add_scaled(acc_c, bitcast<vec4<f32>>(quad_words(rows.c, o + 64u + s)), sc, offset);
+            acc_d = add_scaled(acc_d, bitcast<vec4<f32>>(quad_words(rows.d, o + 64u + s)), sd, offset);
         }
         k += 256u;
     }
-    store4(first, t0, acc_a);
-    store4(first + 4u, t0, acc_b);
-    store4(first + 8u, t0, acc_c);
-    store4(first + 12u, t0, acc_d);
+    store4(4u * first, t0, acc_a);
+    store4(4u * (first + 4u), t0, acc_b);
+    store4(4u * (first + 8u), t0, acc_c);
+    store4(4u * (first + 12u), t0, acc_d);
 }

@@ -5,15 +5,18 @@
 
 const TOKENS: u32 = 4u;
 
-// The first row and first token of invocation `lane` of workgroup `group` (row tiles vary
-// fastest), for workgroups of `size` invocations taking `rows` rows each. The row is past the
-// part's end when the invocation has nothing to do.
+// The first quad (row_quads.wgsl) and first token of invocation `lane` of workgroup `group`
+// (row tiles vary fastest), for workgroups of `size` invocations taking `rows` rows each, every
+// 4 lanes (a CPU driver's SIMD register) taking 4·rows rows interleaved: lane j of them takes
+// quads j, j + 4, ... (quads4). The quad is past the part's end when the invocation has nothing
+// to do.
 fn invocation_tile(group: u32, lane: u32, size: u32, rows: u32) -> vec2<u32> {
     let token_tiles = (p.n_tokens + TOKENS - 1u) / TOKENS;
     if (group >= p.row_tiles * token_tiles) {
         return vec2<u32>(p.rows, 0u);
     }
-    return vec2<u32>(((group % p.row_tiles) * size + lane) * rows, (group / p.row_tiles) * TOKENS);
+    let first = (group % p.row_tiles) * size * (rows / 4u) + (lane / 4u) * rows + lane % 4u;
+    return vec2<u32>(first, (group / p.row_tiles) * TOKENS);
 }
 
 // A word's lanes (byte_lanes.wgsl) against each token's scaled x: one component per token.

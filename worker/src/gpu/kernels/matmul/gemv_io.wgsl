@@ -55,12 +55,14 @@ fn store_y(row: u32, v: f32) {
     }
 }
 
-// Rows first..first+15 of the part, 4 to a vec4 (rows past its end are skipped).
-fn store_rows16(first: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
+// The rows of quads first, first + 4, first + 8 and first + 12 of the part (row_quads.wgsl's
+// quads4), 4 to a vec4 (rows past its end are skipped).
+fn store_quads4(first: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
+    let row = 4u * first;
     for (var r = 0u; r < 4u; r++) {
-        store_y(first + r, a[r]);
-        store_y(first + 4u + r, b[r]);
-        store_y(first + 8u + r, c[r]);
-        store_y(first + 12u + r, d[r]);
+        store_y(row + r, a[r]);
+        store_y(row + 16u + r, b[r]);
+        store_y(row + 32u + r, c[r]);
+        store_y(row + 48u + r, d[r]);
     }
 }

@@ -19,14 +19,15 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let first = ((wg.x + wg.y * groups.x) * WG + lane) * ROWS;
-    if (first >= p.rows) {
+    // The workgroup's quads are interleaved over its lanes: lane j takes quads j, j + 4, ...
+    let first = (wg.x + wg.y * groups.x) * WG * (ROWS / 4u) + lane;
+    if (4u * first >= p.rows) {
         return;
     }
-    start_weights();
     let row_words = p.cols / 256u * BLOCK_WORDS;
-    let lo = rows16(first, p.rows);
-    let hi = rows16(first + 16u, p.rows);
+    start_weights(row_words);
+    let lo = quads4(first, p.rows);
+    let hi = quads4(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
@@ -52,28 +53,28 @@ fn main(
                 xsum += xr;
                 let xs = xr * LANE_SCALE;
                 let at = o + 4u * s + j;
-                sa += row_dots(words(lo.a, at), xs);
-                sb += row_dots(words(lo.b, at), xs);
-                sc += row_dots(words(lo.c, at), xs);
-                sd += row_dots(words(lo.d, at), xs);
-                se += row_dots(words(hi.a, at), xs);
-                sf += row_dots(words(hi.b, at), xs);
-                sg += row_dots(words(hi.c, at), xs);
-                sh += row_dots(words(hi.d, at), xs);
+                sa += row_dots(quad_words(lo.a, at), xs);
+                sb += row_dots(quad_words(lo.b, at), xs);
+                sc += row_dots(quad_words(lo.c, at), xs);
+                sd += row_dots(quad_words(lo.d, at), xs);
+                se += row_dots(quad_words(hi.a, at), xs);
+                sf += row_dots(quad_words(hi.b, at), xs);
+                sg += row_dots(quad_words(hi.c, at), xs);
+                sh += row_dots(quad_words(hi.d, at), xs);
             }
             let offset = 32.0 * (xsum.x + xsum.y + xsum.z + xsum.w);
             let scale = o + 64u + s;
-            acc_a += bitcast<vec4<f32>>(words(lo.a, scale)) * (sa - offset);
-            acc_b += bitcast<vec4<f32>>(words(lo.b, scale)) * (sb - offset);
-            acc_c += bitcast<vec4<f32>>(words(lo.c, scale)) * (sc - offset);
-            acc_d += bitcast<vec4<f32>>(words(lo.d, scale)) * (sd - offset);
-            acc_e += bitcast<vec4<f32>>(words(hi.a, scale)) * (se - offset);
-            acc_f += bitcast<vec4<f32>>(words(hi.b, scale)) * (sf - offset);
-            acc_g += bitcast<vec4<f32>>(words(hi.c, scale)) * (sg - offset);
-            acc_h += bitcast<vec4<f32>>(words(hi.d, scale)) * (sh - offset);
+            acc_a += bitcast<vec4<f32>>(quad_words(lo.a, scale)) * (sa - offset);
+            acc_b += bitcast<vec4<f32>>(quad_words(lo.b, scale)) * (sb - offset);
+            acc_c += bitcast<vec4<f32>>(quad_words(lo.c, scale)) * (sc - offset);
+            acc_d += bitcast<vec4<f32>>(quad_words(lo.d, scale)) * (sd - offset);
+            acc_e += bitcast<vec4<f32>>(quad_words(hi.a, scale)) * (se - offset);
+            acc_f += bitcast<vec4<f32>>(quad_words(hi.b, scale)) * (sf - offset);
+            acc_g += bitcast<vec4<f32>>(quad_words(hi.c, scale)) * (sg - offset);
+            acc_h += bitcast<vec4<f32>>(quad_words(hi.d, scale)) * (sh - offset);
         }
         xb += 256u;
     }
-    store_rows16(first, acc_a, acc_b, acc_c, acc_d);
-    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
+    store_quads4(first, acc_a, acc_b, acc_c, acc_d);
+    store_quads4(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }

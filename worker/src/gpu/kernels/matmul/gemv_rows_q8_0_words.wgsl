@@ -27,14 +27,15 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let first = ((wg.x + wg.y * groups.x) * WG + lane) * ROWS;
-    if (first >= p.rows) {
+    // The workgroup's quads are interleaved over its lanes: lane j takes quads j, j + 4, ...
+    let first = (wg.x + wg.y * groups.x) * WG * (ROWS / 4u) + lane;
+    if (4u * first >= p.rows) {
         return;
     }
-    start_weights();
     let row_words = p.cols / 32u * BLOCK_WORDS;
-    let lo = rows16(first, p.rows);
-    let hi = rows16(first + 16u, p.rows);
+    start_weights(row_words);
+    let lo = quads4(first, p.rows);
+    let hi = quads4(first + 16u, p.rows);
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
     var acc_c = vec4<f32>(0.0);
@@ -58,26 +59,26 @@ fn main(
             let xr = x4(xb + 4u * j);
             biased += xr;
             let xs = xr * LANE_SCALE;
-            sa += row_dots(words(lo.a, o + j), xs);
-            sb += row_dots(words(lo.b, o + j), xs);
-            sc += row_dots(words(lo.c, o + j), xs);
-            sd += row_dots(words(lo.d, o + j), xs);
-            se += row_dots(words(hi.a, o + j), xs);
-            sf += row_dots(words(hi.b, o + j), xs);
-            sg += row_dots(words(hi.c, o + j), xs);
-            sh += row_dots(words(hi.d, o + j), xs);
+            sa += row_dots(quad_words(lo.a, o + j), xs);
+            sb += row_dots(quad_words(lo.b, o + j), xs);
+            sc += row_dots(quad_words(lo.c, o + j), xs);
+            sd += row_dots(quad_words(lo.d, o + j), xs);
+            se += row_dots(quad_words(hi.a, o + j), xs);
+            sf += row_dots(quad_words(hi.b, o + j), xs);
+            sg += row_dots(quad_words(hi.c, o + j), xs);
+            sh += row_dots(quad_words(hi.d, o + j), xs);
         }
         let bias = 128.0 * dot(biased, BIASED_LANES);
-        acc_a += bitcast<vec4<f32>>(words(lo.a, o + 8u)) * (sa - bias);
-        acc_b += bitcast<vec4<f32>>(words(lo.b, o + 8u)) * (sb - bias);
-        acc_c += bitcast<vec4<f32>>(words(lo.c, o + 8u)) * (sc - bias);
-        acc_d += bitcast<vec4<f32>>(words(lo.d, o + 8u)) * (sd - bias);
-        acc_e += bitcast<vec4<f32>>(words(hi.a, o + 8u)) * (se - bias);
-        acc_f += bitcast<vec4<f32>>(words(hi.b, o + 8u)) * (sf - bias);
-        acc_g += bitcast<vec4<f32>>(words(hi.c, o + 8u)) * (sg - bias);
-        acc_h += bitcast<vec4<f32>>(words(hi.d, o + 8u)) * (sh - bias);
+        acc_a += bitcast<vec4<f32>>(quad_words(lo.a, o + 8u)) * (sa - bias);
+        acc_b += bitcast<vec4<f32>>(quad_words(lo.b, o + 8u)) * (sb - bias);
+        acc_c += bitcast<vec4<f32>>(quad_words(lo.c, o + 8u)) * (sc - bias);
+        acc_d += bitcast<vec4<f32>>(quad_words(lo.d, o + 8u)) * (sd - bias);
+        acc_e += bitcast<vec4<f32>>(quad_words(hi.a, o + 8u)) * (se - bias);
+        acc_f += bitcast<vec4<f32>>(quad_words(hi.b, o + 8u)) * (sf - bias);
+        acc_g += bitcast<vec4<f32>>(quad_words(hi.c, o + 8u)) * (sg - bias);
+        acc_h += bitcast<vec4<f32>>(quad_words(hi.d, o + 8u)) * (sh - bias);
         xb += 32u;
     }
-    store_rows16(first, acc_a, acc_b, acc_c, acc_d);
-    store_rows16(first + 16u, acc_e, acc_f, acc_g, acc_h);
+    store_quads4(first, acc_a, acc_b, acc_c, acc_d);
+    store_quads4(first + 16u, acc_e, acc_f, acc_g, acc_h);
 }
