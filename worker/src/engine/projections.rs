@@ -147,7 +147,7 @@ impl Stack {
             return Ok(());
         };
         let first = members[0];
-        // Each member starts on a whole texture line (row quads) and a whole word (buffers).
+        // Each member is whole quads of rows (row quads) and whole words (buffers).
         let stackable = members
             .iter()
             .all(|m| m.ty == first.ty && m.cols == first.cols && m.rows.is_multiple_of(STACK_ROWS));
@@ -172,10 +172,17 @@ impl Stack {
                 .map(|m| m.name.as_str())
                 .collect::<Vec<_>>()
                 .join("+");
-            Projections::Stacked {
-                weight: make(&name, total, first)?,
-                rows,
-            }
+            let weight = GpuWeight::stacked(
+                device,
+                part_limit,
+                &name,
+                first.ty,
+                encoding_of(first.ty),
+                &rows,
+                first.cols,
+            )?;
+            debug_assert_eq!(weight.rows(), total);
+            Projections::Stacked { weight, rows }
         } else {
             Projections::Apart(
                 members

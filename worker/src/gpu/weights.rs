@@ -19,11 +19,12 @@
 //!
 //! Row quads (the re-encoded layouts): a part is an `rgba32float` texture whose texels each hold
 //! one word of each of 4 rows' stored bytes (a quad: rows 4q..4q+3), one row per channel (the
-//! channels only carry bits: kernels bitcast them back to u32). A line holds G quads (4, or 2
-//! or 1 where 4 would be wider than a texture may be) word by word: texel `i·G + g` of line `l`
-//! is word `i` of quad `l·G + g`. A kernel that takes 4 rows at once then reads a word of all 4
-//! with one texel fetch, where a storage buffer costs a gather of 4 lanes, and a CPU driver's 4
-//! SIMD lanes reading 4 neighbouring quads read neighbouring texels
+//! channels only carry bits: kernels bitcast them back to u32). A line holds G quads word by
+//! word: texel `i·G + g` of line `l` is word `i` of quad `l·G + g`. G is 32 (a software GEMV
+//! workgroup's quads), or the most below it that keeps a line within the texture's width and
+//! the part's size and, in a stacked tensor, starts each member on a line. A kernel that takes
+//! 4 rows at once then reads a word of all 4 with one texel fetch, where a storage buffer
+//! costs a gather of 4 lanes, and a workgroup reads its line from start to end
 //! (`kernels/matmul/row_quads.wgsl`). It samples the texel (nearest, no filtering) instead
 //! of loading it: Chromium's robustness pass wraps every `textureLoad` in a levels and a size
 //! query, which cost as much as the fetch on SwiftShader, and a sample needs no clamp.
@@ -155,11 +156,13 @@ impl WeightPart {
 
 /// Rows in one texel of row quads (a quad).
 pub const QUAD_ROWS: u32 = 4;
-/// The most quads a texture line of row quads holds (G).
-const LINE_QUADS: u32 = 4;
-/// Rows a stacked tensor's members start on: a whole line of row quads at most, and a whole
-/// word of a buffer.
-pub const STACK_ROWS: u32 = QUAD_ROWS * LINE_QUADS;
+/// How many quads a texture line of row quads may hold (G), the most that fit first: with 32,
+/// a software GEMV workgroup's quads (4 lanes × 8) are one line, which its lanes read from
+/// start to end as one stream.
+const LINE_QUADS: [u32; 6] = [32, 16, 8, 4, 2, 1];
+/// Rows that each member of a stacked tensor is a multiple of: a whole quad (its row quads
+/// then start on a whole line, which the line's width follows) and a whole word of a buffer.
+pub const STACK_ROWS: u32 = QUAD_ROWS;
 /// Bytes of an `rgba32float` texel: one word of each of [`QUAD_ROWS`] rows.
 const QUAD_TEXEL_BYTES: u64 = 16;
 
@@ -245,6 +248,57 @@ impl GpuWeight {
         rows: u32,
         cols: u32,
     ) -> Result<Self, WeightError> {
+        Self::build(device, max_part_bytes, name, ty, encoding, rows, cols, 0)
+    }
+
+    /// [`Self::encoded`] for matrices of `members` rows each (a multiple of [`STACK_ROWS`])
+    /// stacked into one, written member by member: every member starts on a whole texture
+    /// line of row quads (and on a whole word of a buffer).
+    pub fn stacked(
+        device: &wgpu::Device,
+        max_part_bytes: u64,
+        name: &str,
+        ty: GgmlType,
+        encoding: WeightEncoding,
+        members: &[u32],
+        cols: u32,
+    ) -> Result<Self, WeightError> {
+        let rows = members
+            .iter()
+            .try_fold(0u32, |sum, &m| sum.checked_add(m))
+            .ok_or_else(|| WeightError::TooLarge {
+                name: name.into(),
+                what: "the stacked rows overflow",
+                rows: u32::MAX,
+                row_bytes: 0,
+                limit: max_part_bytes,
+            })?;
+        let common = members.iter().fold(0, |g, &m| gcd(g.into(), m.into())) as u32;
+        Self::build(
+            device,
+            max_part_bytes,
+            name,
+            ty,
+            encoding,
+            rows,
+            cols,
+            common,
+        )
+    }
+
+    /// A tensor whose texture lines of row quads take a number of rows that divides
+    /// `line_rows_divide` (0: any).
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        device: &wgpu::Device,
+        max_part_bytes: u64,
+        name: &str,
+        ty: GgmlType,
+        encoding: WeightEncoding,
+        rows: u32,
+        cols: u32,
+        line_rows_divide: u32,
+    ) -> Result<Self, WeightError> {
         if !GPU_WEIGHT_TYPES.contains(&ty) {
             return Err(WeightError::UnsupportedType {
                 name: name.into(),
@@ -271,7 +325,15 @@ impl GpuWeight {
             limit: max_part_bytes,
         };
         let (parts, line_quads) = if encoding.is_row_quads() {
-            quad_parts(device, max_part_bytes, name, rows, row_bytes).ok_or_else(|| {
+            quad_parts(
+                device,
+                max_part_bytes,
+                name,
+                rows,
+                row_bytes,
+                line_rows_divide,
+            )
+            .ok_or_else(|| {
                 too_large("a row is wider than a texture line, or 4 rows exceed the part limit")
             })?
         } else {
@@ -566,22 +628,27 @@ fn buffer_parts(
 }
 
 /// The textures of a tensor in row quads (`row_bytes` stored bytes a row, a multiple of 4) and
-/// the quads a line holds, `None` when a row is wider than a texture line or not even one line
-/// fits a part.
+/// the quads a line holds (as many as fit the texture's width, and whose rows divide
+/// `line_rows_divide` unless it is 0), `None` when a row is wider than a texture line or not
+/// even one line fits a part.
 fn quad_parts(
     device: &wgpu::Device,
     max_part_bytes: u64,
     name: &str,
     rows: u32,
     row_bytes: u64,
+    line_rows_divide: u32,
 ) -> Option<(Vec<WeightPart>, u32)> {
     let max_dim = device.limits().max_texture_dimension_2d;
     let words = u32::try_from(row_bytes / 4)
         .ok()
         .filter(|&w| w > 0 && w <= max_dim)?;
-    let line_quads = [LINE_QUADS, 2, 1]
-        .into_iter()
-        .find(|g| u64::from(*g) * u64::from(words) <= u64::from(max_dim))?;
+    let line_quads = LINE_QUADS.into_iter().find(|g| {
+        let width = u64::from(*g) * u64::from(words);
+        width <= u64::from(max_dim)
+            && width * QUAD_TEXEL_BYTES <= max_part_bytes
+            && line_rows_divide.is_multiple_of(QUAD_ROWS * g)
+    })?;
     let width = words * line_quads;
     let line_rows = QUAD_ROWS * line_quads;
     let line_bytes = u64::from(width) * QUAD_TEXEL_BYTES;
@@ -843,21 +910,20 @@ mod tests {
             assert_eq!(w.bytes_written(), bytes.len() as u64);
             assert_eq!(read_back(&w), want, "chunks of {chunk}");
         }
-        // Whole texture lines (4 quads of 4 rows) out of order; a write inside a line that
-        // continues nothing is refused.
+        // A line of 160-word rows as wide as a part of 32 KiB allows holds 8 quads (20 KiB):
+        // 333 rows take 10 parts of one line of 32 rows and one of 13 rows and 19 of zeros.
         let mut w = new();
+        assert_eq!(w.parts().len(), 11);
+        assert_eq!(w.allocated_bytes(), 11 * 8 * 160 * 16);
+        // Whole lines out of order; a write inside a line that continues nothing is refused.
         let rb = 420;
-        w.write_rows(&gpu.queue, 16, &bytes[16 * rb..]).unwrap();
+        w.write_rows(&gpu.queue, 32, &bytes[32 * rb..]).unwrap();
         assert!(matches!(
-            w.write_rows(&gpu.queue, 15, &bytes[15 * rb..16 * rb]),
-            Err(WeightError::UnalignedWrite { unit: 6720, .. })
+            w.write_rows(&gpu.queue, 31, &bytes[31 * rb..32 * rb]),
+            Err(WeightError::UnalignedWrite { unit: 13440, .. })
         ));
-        w.write_rows(&gpu.queue, 0, &bytes[..16 * rb]).unwrap();
+        w.write_rows(&gpu.queue, 0, &bytes[..32 * rb]).unwrap();
         assert_eq!(read_back(&w), want);
-        // A part of 32 KiB holds 3 lines of 4 × 160 texels: 333 rows take 6 parts of 48 rows
-        // and one of 45, whose last line holds 13 rows and 3 of zeros.
-        assert_eq!(w.parts().len(), 7);
-        assert_eq!(w.allocated_bytes(), 7 * 3 * 4 * 160 * 16);
     }
 
     #[test]
@@ -865,8 +931,8 @@ mod tests {
         let gpu = gpu();
         let max_dim = gpu.limits.max_texture_dimension_2d;
         // Q8_0 words: 9 for 32 columns.
-        for (cols, quads) in [(576, 4), (max_dim, 2), (2 * max_dim, 1)] {
-            let rows = 21;
+        for (cols, quads) in [(576, 32), (max_dim, 2), (2 * max_dim, 1)] {
+            let rows = 150;
             let bytes = random_weight(GgmlType::Q8_0, rows, cols as usize, 5);
             let mut w = GpuWeight::encoded(
                 &gpu.device,
@@ -890,6 +956,19 @@ mod tests {
                 "{cols} columns"
             );
         }
+        // Stacked q, k and v (SmolLM2's 576, 192 and 192 rows): each member starts on a line,
+        // so a line holds 16 quads (64 rows), not 32.
+        let w = GpuWeight::stacked(
+            &gpu.device,
+            u64::MAX,
+            "q+k+v",
+            GgmlType::Q8_0,
+            WeightEncoding::Q8_0Words,
+            &[576, 192, 192],
+            576,
+        )
+        .unwrap();
+        assert_eq!((w.rows(), w.line_quads), (960, 16));
     }
 
     /// Kernels read row quads by sampling `rgba32float` texels and bitcasting them: every bit

@@ -1,15 +1,17 @@
 // The weight part as row quads (gpu/weights.rs): an `rgba32float` texture whose texels each
 // hold one word of 4 rows (a quad; one row per channel, the bits only). A texture line holds G
 // quads side by side, word by word: word `at` of quad q is texel (at·G + q % G, q / G), where
-// G (1, 2 or 4: as many as the texture's width allows) is the line's width over a row's words.
-// Concatenated before the typed row kernels (and, with row_quad_bytes.wgsl, the embedding
-// lookup) of software adapters.
+// G (32, or fewer where the texture's width, the part's size or a stacked member's rows call
+// for it) is the line's width over a row's words. Concatenated before the typed row kernels
+// (and, with row_quad_bytes.wgsl, the embedding lookup) of software adapters.
 //
 // A CPU driver runs 4 invocations in the lanes of one SIMD register. The typed kernels give the
-// 4 lanes 4 consecutive quads, so that with G = 4 a fetch reads 64 contiguous bytes, and each
-// lane's walk along its rows is a stream the hardware prefetcher follows. (With one quad a line
-// and each lane's quads 8 lines from the next, SwiftShader on an AMD EPYC spent about a quarter
-// of a SmolLM2 decode step waiting on the texel loads.)
+// 4 lanes 4 consecutive quads, so a fetch reads 64 contiguous bytes, and a workgroup's 32 quads
+// (4 lanes × 8) are one line with G = 32, read from start to end as one stream that the
+// hardware prefetcher follows. With one quad a line and each lane's 8 quads 8 lines from the
+// next lane's, SwiftShader on an AMD EPYC spent about a quarter of a SmolLM2 decode step
+// waiting on the texel loads; a 3072×576 Q8_0 GEMV took 1.5–1.7 ms so, 1.1–1.2 with G = 4 and
+// 0.9–1.0 with G = 32 (the fastest of 8 in each of two runs).
 //
 // Texels are sampled (nearest, at the texel's centre) rather than loaded: in Chromium every
 // `textureLoad` is wrapped in a levels and a size query and a clamp, which on SwiftShader cost
