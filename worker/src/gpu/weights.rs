@@ -273,7 +273,7 @@ impl GpuWeight {
                 row_bytes: 0,
                 limit: max_part_bytes,
             })?;
-        let common = members.iter().fold(0, |g, &m| gcd(g.into(), m.into())) as u32;
+        let common = members.iter().fold(0, |g, &m| gcd(g, m.into())) as u32;
         Self::build(
             device,
             max_part_bytes,
