@@ -10,8 +10,7 @@ pub use context::{GpuContext, GpuError};
 pub use readback::{read_buffer, read_mapped, wait_idle};
 pub use weight_encoding::WeightEncoding;
 pub use weights::{
-    max_part_bytes, GpuWeight, PartStorage, WeightError, WeightPart, GPU_WEIGHT_TYPES, QUAD_ROWS,
-    STACK_ROWS,
+    max_part_bytes, GpuWeight, PartStorage, WeightError, WeightPart, GPU_WEIGHT_TYPES, STACK_ROWS,
 };
 
 #[cfg(test)]

@@ -556,7 +556,7 @@ mod tests {
 
     #[test]
     fn rows_too_wide_for_four_quads_a_texture_line() {
-        // Row quads hold 4 quads a line where the texture is wide enough, else 2 or 1
+        // Row quads hold up to 32 quads a line, fewer where the texture is not wide enough
         // (gpu/weights.rs): Q8_0 rows as wide as the adapter's largest texture take 9/32 of it
         // in words (2 quads a line), twice as wide 9/16 (1 a line). 21 rows: a partial line.
         let max_dim = gpu().limits.max_texture_dimension_2d;
