@@ -5,7 +5,7 @@
 //! buffers; nothing holds the whole model in memory. Only the small F32 tensors (norms, RoPE
 //! factors) are gathered on the CPU until complete.
 
-use super::model::Kernels;
+use super::model::{attention_heads, Kernels};
 use super::projections::{Member, Projections, Stack, GATE_UP, QKV};
 use super::weights::{LayerWeights, ModelWeights};
 use super::{EngineError, GpuModel, LoadOptions};
@@ -65,7 +65,7 @@ fn stack_member(name: &str) -> Option<(StackKey, usize)> {
 impl GpuDestination {
     /// The pipelines for the planned matrices (`None` before the plan names a token
     /// embedding: the model then fails for the missing tensor).
-    fn kernels(&self, head_dim: usize) -> Result<Option<Kernels>, EngineError> {
+    fn kernels(&self, config: &Config) -> Result<Option<Kernels>, EngineError> {
         let Some(embedding_type) = self.embedding_type else {
             return Ok(None);
         };
@@ -75,7 +75,7 @@ impl GpuDestination {
             self.layout,
             types,
             embedding_type,
-            head_dim as u32,
+            attention_heads(config),
         )
         .map(Some)
     }
@@ -213,8 +213,8 @@ impl ModelLoader {
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
         self.stream.push(&mut self.destination, bytes)?;
         if self.kernels.is_none() {
-            if let Some(head_dim) = self.stream.config().map(|c| c.head_dim) {
-                self.kernels = self.destination.kernels(head_dim)?.map(Box::new);
+            if let Some(config) = self.stream.config() {
+                self.kernels = self.destination.kernels(config)?.map(Box::new);
             }
         }
         Ok(())

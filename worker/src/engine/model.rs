@@ -176,15 +176,25 @@ fn storage(device: &wgpu::Device, label: &str, floats: u64) -> wgpu::Buffer {
     })
 }
 
+/// The attention heads of a model of `config` (for a cache of no positions).
+pub(super) fn attention_heads(c: &Config) -> AttentionShape {
+    AttentionShape {
+        n_heads: c.n_heads as u32,
+        n_kv_heads: c.n_kv_heads as u32,
+        head_dim: c.head_dim as u32,
+        capacity: 0,
+    }
+}
+
 impl Kernels {
     /// Every pipeline a model with matrices of `matrix_types` (the token embedding's among
-    /// them) and attention heads of `head_dim` needs on the adapter behind `ctx`, in `layout`.
+    /// them) and attention over `heads` needs on the adapter behind `ctx`, in `layout`.
     pub fn new(
         ctx: &GpuContext,
         layout: MatmulLayout,
         matrix_types: impl IntoIterator<Item = GgmlType>,
         embedding_type: GgmlType,
-        head_dim: u32,
+        heads: AttentionShape,
     ) -> Result<Self, EngineError> {
         let device = &ctx.device;
         let mut gemv = HashMap::new();
@@ -202,7 +212,7 @@ impl Kernels {
             embedding: Embedding::new(device, embedding_type, embedding_encoding)?,
             rms_norm: RmsNorm::new(device, layout),
             rope: Rope::new(device),
-            attention: Attention::new(device, layout, Some(head_dim)),
+            attention: Attention::new(device, layout, Some(heads)),
             swiglu: SwiGlu::new(device),
             top_k: TopK::new(device, layout),
         })
@@ -256,7 +266,7 @@ impl GpuModel {
                 options.layout_for(&ctx),
                 weights.matrices().map(|w| w.ty()),
                 weights.token_embd.ty(),
-                c.head_dim as u32,
+                attention_heads(c),
             )?,
         };
 
@@ -275,10 +285,8 @@ impl GpuModel {
         };
         let step = StepUniform::new(device);
         let shape = AttentionShape {
-            n_heads: c.n_heads as u32,
-            n_kv_heads: c.n_kv_heads as u32,
-            head_dim: c.head_dim as u32,
             capacity: capacity as u32,
+            ..attention_heads(c)
         };
         let kv = KvCache::new(device, shape, c.n_layers as u32);
         let rope_shape = RopeShape {

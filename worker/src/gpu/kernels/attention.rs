@@ -17,6 +17,7 @@ use super::matmul::MatmulLayout;
 use super::params::{
     bind_buffers, compute_pipeline, in_pass, shape_uniform, with_const, StepParams, StepUniform,
 };
+use super::unroll::unroll;
 
 const MAX_HEAD_DIM: u32 = 256;
 const WRITE_WORKGROUP_SIZE: u32 = 256;
@@ -120,8 +121,9 @@ pub struct Attention {
     /// The one-shot path's KV write (the engine's RoPE writes the cache), built on first use.
     kv_write: std::sync::OnceLock<wgpu::ComputePipeline>,
     layout: MatmulLayout,
-    /// attention_lanes.wgsl's `attend` and `merge` built for a head size, on first use.
-    lanes: std::sync::Mutex<Option<(u32, AttendPipelines)>>,
+    /// attention_lanes.wgsl's `attend` and `merge` (GPUs) or attention_heads.wgsl's `attend`
+    /// (software adapters) built for a head size and heads per workgroup, on first use.
+    lanes: std::sync::Mutex<Option<((u32, u32), AttendPipelines)>>,
     /// The split states of the last `prepare`, shared by every layer's binding (the layers run
     /// one after another); replaced by a larger one when a shape needs more.
     partials: std::sync::Mutex<Option<wgpu::Buffer>>,
@@ -134,8 +136,10 @@ pub struct Attention {
 struct AttendPipelines {
     attend: wgpu::ComputePipeline,
     /// Set for attention_lanes.wgsl (which binds `partials`), even with one split.
-    lanes: bool,
+    partials: bool,
     merge: Option<wgpu::ComputePipeline>,
+    /// Query heads a workgroup serves (all of one KV head's, or a divisor of them).
+    heads: u32,
 }
 
 /// Batches of at most this many tokens may have their positions split: a decode step's 32
@@ -209,44 +213,14 @@ fn lanes_per_workgroup(layout: MatmulLayout, head_dim: u32) -> u32 {
     }
 }
 
-/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`:
-/// each line marked `// each d` written once per 4 dimensions, d = 0, 4, ... (`a_d` becomes
-/// `a_0`, `a_1`, ...).
+/// attention_lanes.wgsl for heads of `head_dim` (a multiple of 4) in workgroups of `lanes`
+/// (its `// each d` lines written out: see [`unroll`]).
 fn lanes_source(head_dim: u32, lanes: u32) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
         include_str!("attention_lanes.wgsl")
     );
-    const MARK: &str = " // each d";
     let vecs = head_dim / 4;
-    let mut out = String::with_capacity(SOURCE.len() * 2);
-    for line in SOURCE.lines() {
-        match line.strip_suffix(MARK) {
-            Some(body) => {
-                for i in 0..vecs {
-                    let named = body.replace("a_d", &format!("a_{i}"));
-                    let line = named
-                        .split_inclusive(|c: char| !c.is_alphanumeric() && c != '_')
-                        .map(|piece| match piece.strip_prefix('d') {
-                            // The name `d` alone (a piece is a name and the character after it).
-                            Some(rest)
-                                if !rest.contains(|c: char| c.is_alphanumeric() || c == '_') =>
-                            {
-                                format!("{}u{rest}", 4 * i)
-                            }
-                            _ => piece.to_string(),
-                        })
-                        .collect::<String>();
-                    out.push_str(&line);
-                    out.push('\n');
-                }
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
     [
         (
             "const VECS: u32 = 16u;",
@@ -255,9 +229,42 @@ fn lanes_source(head_dim: u32, lanes: u32) -> String {
         ("const WG: u32 = 4u;", format!("const WG: u32 = {lanes}u;")),
     ]
     .iter()
-    .fold(out, |s, (from, to)| {
+    .fold(unroll(SOURCE, vecs, 1), |s, (from, to)| {
         with_const(&s, "attention_lanes.wgsl", from, to)
     })
+}
+
+/// Most vec4s of query (and as many of accumulators) a lane of attention_heads.wgsl keeps in
+/// registers: HEADS · head_dim / 16. Each is a few lines of the unrolled source, and the
+/// pipeline's build time grows faster than they do (on SwiftShader a kernel keeping 96 vec4s
+/// a lane took 2.3–2.9 s to build).
+const MAX_LANE_VECS: u32 = 16;
+
+/// Query heads an attention_heads.wgsl workgroup serves for `shape`: the largest divisor of
+/// the heads per KV head whose vec4s fit [`MAX_LANE_VECS`] (1 where even one head's do not).
+fn heads_per_workgroup(shape: &AttentionShape) -> u32 {
+    // `prepare` refuses shapes without KV heads; a kernel built ahead may see one.
+    let group = (shape.n_heads / shape.n_kv_heads.max(1)).max(1);
+    let lane_vecs = shape.head_dim / 16;
+    (1..=group)
+        .rev()
+        .find(|&h| group.is_multiple_of(h) && h * lane_vecs <= MAX_LANE_VECS)
+        .unwrap_or(1)
+}
+
+/// attention_heads.wgsl for heads of `head_dim` (a multiple of 16), `heads` of them a
+/// workgroup, its marked lines written out.
+fn heads_source(head_dim: u32, heads: u32) -> String {
+    const SOURCE: &str = concat!(
+        include_str!("attention_io.wgsl"),
+        include_str!("attention_heads.wgsl")
+    );
+    with_const(
+        &unroll(SOURCE, head_dim / 16, heads),
+        "attention_heads.wgsl",
+        "const HEADS: u32 = 1u;",
+        &format!("const HEADS: u32 = {heads}u;"),
+    )
 }
 
 /// attention.wgsl with its workgroup size and lanes' accumulator count for `layout`. The
@@ -302,17 +309,20 @@ pub struct AttentionBinding {
     /// The merge of a few-token batch's splits, when the kernel splits.
     merge: Option<(wgpu::ComputePipeline, wgpu::BindGroup)>,
     shape: AttentionShape,
+    /// Query heads an `attend` workgroup serves.
+    heads: u32,
 }
 
 impl Attention {
-    /// `layout` picks the kernel's shape; both run attention_lanes.wgsl (lanes taking whole
-    /// positions, merged once), and attention.wgsl's cooperative `attend` where the head size
-    /// is not a multiple of 4.
-    /// - Software adapters: 4 lanes, no splits. It took SmolLM2's 30 attentions on SwiftShader
-    ///   from 19.5 to 8.2 ms of a decode step at about 56 positions against the cooperative
-    ///   kernel (workgroup 16: 8 would have been faster, but lavapipe, Mesa 22.3, is wrong with
-    ///   it past 4000 positions, SwiftShader right; see also
-    ///   [`MatmulLayout::reduction_workgroup`]).
+    /// `layout` picks the kernel; both have lanes taking whole positions, merged once, and
+    /// run attention.wgsl's cooperative `attend` where the head size is not a multiple of 4.
+    /// - Software adapters: attention_heads.wgsl (where the head size is a multiple of 16), 4
+    ///   lanes over a head's dimensions serving several query heads of one KV head, no splits;
+    ///   elsewhere attention_lanes.wgsl with 4 lanes, which had taken SmolLM2's 30
+    ///   attentions on SwiftShader from 19.5 to 8.2 ms of a decode step at about 56 positions
+    ///   against the cooperative kernel (workgroup 16: 8 would have been faster, but lavapipe,
+    ///   Mesa 22.3, is wrong with it past 4000 positions, SwiftShader right; see also
+    ///   [`MatmulLayout::reduction_workgroup`]); see attention_heads.wgsl for what it gains.
     /// - GPUs: 32 lanes (fewer for heads over 64), a few-token batch's positions split by
     ///   [`SplitRule::for_layout`] and merged by a second dispatch. On an H200 (native Vulkan),
     ///   Llama 3.2 1B's 16 attentions of a decode step at about 640 positions took 9.0 ms with
@@ -320,10 +330,11 @@ impl Attention {
     ///   chunks with barriers), 3.5 ms with 32 lanes unsplit and 1.7 ms split 16 ways (each a
     ///   layer's attention submitted alone, about 50 µs of which is the submit's round trip).
     ///
-    /// With `head_dim`, the `attend` pipeline for heads of that size is built now (the loader
-    /// builds its kernels while the weights stream in); others are built on first use.
-    pub fn new(device: &wgpu::Device, layout: MatmulLayout, head_dim: Option<u32>) -> Self {
-        Self::with_split_rule(device, layout, head_dim, SplitRule::for_layout(layout))
+    /// With `heads` (a model's heads; its capacity does not matter), the `attend` pipeline
+    /// for them is built now (the loader builds its kernels while the weights stream in);
+    /// others are built on first use.
+    pub fn new(device: &wgpu::Device, layout: MatmulLayout, heads: Option<AttentionShape>) -> Self {
+        Self::with_split_rule(device, layout, heads, SplitRule::for_layout(layout))
     }
 
     /// [`Self::new`] with the lanes kernel splitting positions by `split_rule` (the bench
@@ -331,7 +342,7 @@ impl Attention {
     pub fn with_split_rule(
         device: &wgpu::Device,
         layout: MatmulLayout,
-        head_dim: Option<u32>,
+        heads: Option<AttentionShape>,
         split_rule: SplitRule,
     ) -> Self {
         let source = attention_source(layout);
@@ -349,40 +360,70 @@ impl Attention {
             split_rule,
             max_per_dim: device.limits().max_compute_workgroups_per_dimension,
         };
-        if let Some(head_dim) = head_dim {
-            attention.attend_pipeline(device, head_dim);
+        if let Some(heads) = heads {
+            attention.attend_pipeline(device, &heads);
         }
         attention
     }
 
-    /// The `attend` pipeline for heads of `head_dim`: attention_lanes.wgsl (one per head size,
-    /// built on first use), or the cooperative one where the head size is not a multiple of 4.
-    fn attend_pipeline(&self, device: &wgpu::Device, head_dim: u32) -> AttendPipelines {
+    /// The `attend` pipeline for `shape`'s heads: attention_lanes.wgsl, or on software adapters
+    /// attention_heads.wgsl where the head size is a multiple of 16 (one for a head size and
+    /// heads per workgroup, built on first use); the cooperative one where the head size is
+    /// not a multiple of 4.
+    fn attend_pipeline(&self, device: &wgpu::Device, shape: &AttentionShape) -> AttendPipelines {
+        let head_dim = shape.head_dim;
         if !head_dim.is_multiple_of(4) {
             let build = || compute_pipeline(device, &self.module, "attention", "attend");
             return AttendPipelines {
                 attend: self.attend.get_or_init(build).clone(),
-                lanes: false,
+                partials: false,
                 merge: None,
+                heads: 1,
             };
         }
+        // Software adapters run attention_heads.wgsl where a head's vec4s spread evenly
+        // over its 4 lanes.
+        let by_heads = self.layout == MatmulLayout::RowPerInvocation && head_dim.is_multiple_of(16);
+        let heads = if by_heads {
+            heads_per_workgroup(shape)
+        } else {
+            1
+        };
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         match &*lanes {
-            Some((dim, pipelines)) if *dim == head_dim => pipelines.clone(),
+            Some((key, pipelines)) if *key == (head_dim, heads) => pipelines.clone(),
             _ => {
-                let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
-                let source = lanes_source(head_dim, per_workgroup);
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("attention lanes"),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-                let pipelines = AttendPipelines {
-                    attend: compute_pipeline(device, &module, "attention lanes", "attend"),
-                    lanes: true,
-                    merge: (self.split_rule.max_splits > 1)
-                        .then(|| compute_pipeline(device, &module, "attention merge", "merge")),
+                let module = |label: &str, source: String| {
+                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(label),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    })
                 };
-                *lanes = Some((head_dim, pipelines.clone()));
+                let pipelines = match by_heads {
+                    false => {
+                        let per_workgroup = lanes_per_workgroup(self.layout, head_dim);
+                        let module =
+                            module("attention lanes", lanes_source(head_dim, per_workgroup));
+                        AttendPipelines {
+                            attend: compute_pipeline(device, &module, "attention lanes", "attend"),
+                            partials: true,
+                            merge: (self.split_rule.max_splits > 1).then(|| {
+                                compute_pipeline(device, &module, "attention merge", "merge")
+                            }),
+                            heads,
+                        }
+                    }
+                    true => {
+                        let module = module("attention heads", heads_source(head_dim, heads));
+                        AttendPipelines {
+                            attend: compute_pipeline(device, &module, "attention heads", "attend"),
+                            partials: false,
+                            merge: None,
+                            heads,
+                        }
+                    }
+                };
+                *lanes = Some(((head_dim, heads), pipelines.clone()));
                 pipelines
             }
         }
@@ -427,11 +468,11 @@ impl Attention {
         );
         let uniform = shape_uniform(device, "attention shape", &shape.uniform());
         let b = buffers;
-        let pipelines = self.attend_pipeline(device, shape.head_dim);
+        let pipelines = self.attend_pipeline(device, &shape);
         let mut bound = vec![b.q, b.k_cache, b.v_cache, b.out, &uniform, step.buffer()];
         // Sized for the split states of a SPLIT_TOKENS batch (the lanes kernel binds it even
         // unsplit).
-        let partials = pipelines.lanes.then(|| {
+        let partials = pipelines.partials.then(|| {
             let floats =
                 SPLIT_TOKENS * shape.n_heads * self.split_rule.max_splits * (shape.head_dim + 2);
             self.partials(device, u64::from(floats) * 4)
@@ -461,6 +502,7 @@ impl Attention {
             attend,
             merge,
             shape,
+            heads: pipelines.heads,
         }
     }
 
@@ -492,7 +534,7 @@ impl Attention {
             pass,
             &binding.attend_pipeline,
             &binding.attend,
-            queries * splits,
+            queries / binding.heads * splits,
             self.max_per_dim,
         );
         if let Some((pipeline, group)) = merge {
@@ -715,6 +757,37 @@ mod tests {
         for start in [5, 16, 40, 63, 95, 300, 600] {
             check(LLAMA_1B, 1, start, 2.0, 65535);
         }
+    }
+
+    #[test]
+    fn kv_heads_of_many_query_heads_span_several_workgroups() {
+        // 8 query heads a KV head, of 4 vec4s a lane each: a software workgroup serves 4.
+        let eight = AttentionShape {
+            n_heads: 16,
+            n_kv_heads: 2,
+            head_dim: 64,
+            capacity: 200,
+        };
+        assert_eq!(heads_per_workgroup(&eight), 4);
+        check(eight, 3, 150, 2.0, 65535);
+        // Multi-head attention (one query head a KV head) and heads too wide to share.
+        let mha = AttentionShape {
+            n_heads: 5,
+            n_kv_heads: 5,
+            head_dim: 32,
+            capacity: 100,
+        };
+        assert_eq!(heads_per_workgroup(&mha), 1);
+        check(mha, 1, 40, 1.0, 65535);
+        let wide = AttentionShape {
+            n_heads: 6,
+            n_kv_heads: 2,
+            head_dim: 256,
+            capacity: 100,
+        };
+        assert_eq!(heads_per_workgroup(&wide), 1);
+        check(wide, 2, 30, 1.0, 65535);
+        assert_eq!(heads_per_workgroup(&LLAMA_1B), 4);
     }
 
     #[test]

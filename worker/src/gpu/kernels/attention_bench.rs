@@ -57,7 +57,7 @@ pub fn measure_attention(
     let kernels: Vec<_> = rules
         .iter()
         .map(|&rule| {
-            let kernel = Attention::with_split_rule(device, layout, Some(shape.head_dim), rule);
+            let kernel = Attention::with_split_rule(device, layout, Some(shape), rule);
             let bindings: Vec<_> = (0..layers as usize)
                 .map(|layer| {
                     let buffers = AttentionBuffers {

@@ -1,6 +1,6 @@
-// What both attention kernels (attention.wgsl, attention_lanes.wgsl) bind and share: the
-// layouts are in attention.wgsl's header. Each binds the KV cache (bindings 1 and 2) itself:
-// attention.wgsl as f32s it also writes, attention_lanes.wgsl as vec4s it only reads.
+// What the attention kernels (attention.wgsl, attention_lanes.wgsl, attention_heads.wgsl) bind
+// and share: the layouts are in attention.wgsl's header. Each binds the KV cache (bindings 1
+// and 2) itself: attention.wgsl as f32s it also writes, the others as vec4s they only read.
 
 struct Shape {
     n_heads: u32,

@@ -13,6 +13,7 @@ mod rms_norm;
 mod rope;
 mod swiglu;
 mod top_k;
+mod unroll;
 
 pub use attention::{
     attention_cpu, Attention, AttentionBinding, AttentionBuffers, AttentionShape, KvCache,
