@@ -6,8 +6,8 @@
 // query's 16 vec4s unrolled too, the pipeline took 280 ms to build in Chromium on SwiftShader
 // (160 ms so, and the step ran no slower: fewer live registers to spill).
 //
-// One workgroup per (token, head, split) of WG lanes (GPUs: 32 or fewer; software adapters
-// run attention_heads.wgsl). A split is a stretch of the query's positions; lane j
+// One workgroup per (token, head, split) of WG lanes (GPUs: 32 or fewer; software adapters,
+// for head sizes attention_heads.wgsl does not take: 4, one SIMD register's worth). A split is a stretch of the query's positions; lane j
 // takes positions j, j + WG, ... of it, each whole (its score, then its share of V into the
 // lane's own online softmax: running max m, sum l, accumulators a). Every lane computes only
 // its own exp, where the cooperative kernel has every lane of a workgroup evaluate each
