@@ -218,6 +218,7 @@ fn lanes_per_workgroup(layout: MatmulLayout, head_dim: u32) -> u32 {
 fn lanes_source(head_dim: u32, lanes: u32) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
+        include_str!("attention_vec4.wgsl"),
         include_str!("attention_lanes.wgsl")
     );
     let vecs = head_dim / 4;
@@ -257,6 +258,7 @@ fn heads_per_workgroup(shape: &AttentionShape) -> u32 {
 fn heads_source(head_dim: u32, heads: u32) -> String {
     const SOURCE: &str = concat!(
         include_str!("attention_io.wgsl"),
+        include_str!("attention_vec4.wgsl"),
         include_str!("attention_heads.wgsl")
     );
     with_const(

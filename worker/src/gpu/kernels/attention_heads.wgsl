@@ -19,31 +19,14 @@
 // to `// }` once for each of a lane's head_dim / 16 vec4s (d = 0, 4, ...; `_d` likewise),
 // its `// each g` lines for each head: WGSL cannot index a function's registers, and a
 // dynamically indexed array is a gather. Needs head_dim a multiple of 16. Concatenated after
-// attention_io.wgsl.
+// attention_io.wgsl and attention_vec4.wgsl.
 
 const WG: u32 = 4u;
 // Query heads a workgroup serves; attention.rs sets it.
 const HEADS: u32 = 1u;
 
-// The KV cache as vec4s, read only.
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
-
 // Each lane's partial dot product with the position's K row, per head.
 var<workgroup> parts: array<f32, HEADS * WG>;
-
-fn q4(i: u32) -> vec4<f32> {
-    return vec4<f32>(q[i], q[i + 1u], q[i + 2u], q[i + 3u]);
-}
-
-// The cache's vec4 holding elements i..i + 4 (i a multiple of 4).
-fn k4(i: u32) -> vec4<f32> {
-    return k_cache[i / 4u];
-}
-
-fn v4(i: u32) -> vec4<f32> {
-    return v_cache[i / 4u];
-}
 
 @compute @workgroup_size(WG)
 fn attend(

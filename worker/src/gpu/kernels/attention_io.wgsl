@@ -1,6 +1,7 @@
 // What the attention kernels (attention.wgsl, attention_lanes.wgsl, attention_heads.wgsl) bind
-// and share: the layouts are in attention.wgsl's header. Each binds the KV cache (bindings 1
-// and 2) itself: attention.wgsl as f32s it also writes, the others as vec4s they only read.
+// and share: the layouts are in attention.wgsl's header. The KV cache (bindings 1 and 2) is
+// bound by attention.wgsl as f32s it also writes, by the others as vec4s they only read
+// (attention_vec4.wgsl).
 
 struct Shape {
     n_heads: u32,

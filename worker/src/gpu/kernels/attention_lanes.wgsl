@@ -20,17 +20,12 @@
 // step has is in its uniform: attention.rs's `SplitRule` counts them from the step's last
 // position, and sizes the dispatch by the same count. With one split `attend` writes the
 // output itself and no merge runs. Software adapters never split. Concatenated after
-// attention_io.wgsl.
+// attention_io.wgsl and attention_vec4.wgsl.
 
 const WG: u32 = 4u;
 // Vec4s per head (head_dim / 4); attention.rs sets it.
 const VECS: u32 = 16u;
 
-// The KV cache as vec4s, read only: a lane loads a position's row of its KV head in
-// head_dim / 4 loads of 16 bytes (as f32s it took 4 times as many, each a separate transaction
-// across the workgroup's lanes, which read rows far apart).
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
 // Per (token, head, split): m, l, then head_dim accumulators.
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
@@ -42,19 +37,6 @@ var<workgroup> q_s: array<vec4<f32>, VECS>;
 var<workgroup> lane_m: array<f32, WG>;
 var<workgroup> lane_l: array<f32, WG>;
 var<workgroup> lane_a: array<vec4<f32>, WG * VECS>;
-
-fn q4(i: u32) -> vec4<f32> {
-    return vec4<f32>(q[i], q[i + 1u], q[i + 2u], q[i + 3u]);
-}
-
-// The cache's vec4 holding elements i..i + 4 (i a multiple of 4).
-fn k4(i: u32) -> vec4<f32> {
-    return k_cache[i / 4u];
-}
-
-fn v4(i: u32) -> vec4<f32> {
-    return v_cache[i / 4u];
-}
 
 @compute @workgroup_size(WG)
 fn attend(
