@@ -316,8 +316,8 @@ pub struct AttentionBinding {
 }
 
 impl Attention {
-    /// `layout` picks the kernel; both have lanes taking whole positions, merged once, and
-    /// run attention.wgsl's cooperative `attend` where the head size is not a multiple of 4.
+    /// `layout` picks the kernel; both run attention.wgsl's cooperative `attend` where the
+    /// head size is not a multiple of 4.
     /// - Software adapters: attention_heads.wgsl (where the head size is a multiple of 16), 4
     ///   lanes over a head's dimensions serving several query heads of one KV head, no splits;
     ///   elsewhere attention_lanes.wgsl with 4 lanes, which had taken SmolLM2's 30
@@ -325,7 +325,8 @@ impl Attention {
     ///   against the cooperative kernel (workgroup 16: 8 would have been faster, but lavapipe,
     ///   Mesa 22.3, is wrong with it past 4000 positions, SwiftShader right; see also
     ///   [`MatmulLayout::reduction_workgroup`]); see attention_heads.wgsl for what it gains.
-    /// - GPUs: 32 lanes (fewer for heads over 64), a few-token batch's positions split by
+    /// - GPUs: attention_lanes.wgsl (lanes taking whole positions, merged once), 32 lanes
+    ///   (fewer for heads over 64), a few-token batch's positions split by
     ///   [`SplitRule::for_layout`] and merged by a second dispatch. On an H200 (native Vulkan),
     ///   Llama 3.2 1B's 16 attentions of a decode step at about 640 positions took 9.0 ms with
     ///   the cooperative kernel (workgroup 64: 32 workgroups, each walking the positions in

@@ -7,11 +7,12 @@
 // (160 ms so, and the step ran no slower: fewer live registers to spill).
 //
 // One workgroup per (token, head, split) of WG lanes (GPUs: 32 or fewer; software adapters,
-// for head sizes attention_heads.wgsl does not take: 4, one SIMD register's worth). A split is a stretch of the query's positions; lane j
-// takes positions j, j + WG, ... of it, each whole (its score, then its share of V into the
-// lane's own online softmax: running max m, sum l, accumulators a). Every lane computes only
-// its own exp, where the cooperative kernel has every lane of a workgroup evaluate each
-// position's. The lanes' states are merged once at the end through workgroup memory.
+// for head sizes attention_heads.wgsl does not take: 4, one SIMD register's worth). A split is
+// a stretch of the query's positions; lane j takes positions j, j + WG, ... of it, each whole
+// (its score, then its share of V into the lane's own online softmax: running max m, sum l,
+// accumulators a). Every lane computes only its own exp, where the cooperative kernel has
+// every lane of a workgroup evaluate each position's. The lanes' states are merged once at the
+// end through workgroup memory.
 //
 // On GPUs a batch of few tokens has too few (token, head) pairs to fill the device (Llama 3.2
 // 1B decodes with 32 workgroups of a few lanes: 0.16 ms a layer at 640 positions on an H200),

@@ -4,76 +4,54 @@
 //! written out here from one template line each.
 //!
 //! A line ending in `// each d` is written once for every 4 of a head's dimensions (i = 0, 1,
-//! ..., `vecs` − 1; d = 4i), one ending in `// each g` once for each of `heads` heads
-//! (g = 0, 1, ...), and one ending in `// each g d` for each pair, g first. In such a line the
-//! name `d` alone becomes `{4i}u` and `g` alone `{g}u`; in a longer name, a `_`-separated part
-//! `d` becomes `i` and a part `g` becomes `g` (`a_g_d` → `a_0_3`). A block of lines from one
-//! ending in `// each d {` to a line `// }` is written once for each vec4, its `// each g`
-//! lines for each head: each vec4's value is then used as soon as it is loaded.
+//! ..., `vecs` − 1; d = 4i), and a block of lines from a line `// each d {` to a line `// }`
+//! once for each of them too, in order (each vec4's value is then used as soon as it is
+//! loaded). A line ending in `// each g`, alone or in such a block, is written once for each of
+//! `heads` heads (g = 0, 1, ...). In such lines the name `d` alone becomes `{4i}u` and `g`
+//! alone `{g}u`; in a longer name, a `_`-separated part `d` becomes `i` and a part `g` becomes
+//! `g` (`a_g_d` → `a_0_3`).
 
-/// The lines between these two (each a line of its own) are written once for each vec4, in
-/// order, with `// each g` lines in them written for each head: the d-first order that
-/// `// each g d` does not give.
+const EACH_D: &str = " // each d";
+const EACH_G: &str = " // each g";
 const BLOCK_START: &str = "// each d {";
 const BLOCK_END: &str = "// }";
-
-const MARKS: [(&str, bool, bool); 3] = [
-    (" // each g d", true, true),
-    (" // each d", false, true),
-    (" // each g", true, false),
-];
 
 /// `source` with its marked lines written out for `vecs` vec4s a head and `heads` heads.
 pub(crate) fn unroll(source: &str, vecs: u32, heads: u32) -> String {
     let mut out = String::with_capacity(source.len() * 2);
     let mut lines = source.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == BLOCK_START {
-            // The block's lines, repeated for each vec4 with d fixed.
-            let block: Vec<&str> = lines
+        // The lines written for each vec4: a block's, or a `// each d` line alone.
+        let per_vec: Vec<&str> = if line.trim() == BLOCK_START {
+            lines
                 .by_ref()
                 .take_while(|l| l.trim() != BLOCK_END)
-                .collect();
-            for i in 0..vecs {
-                for line in &block {
-                    match marked(line) {
-                        Some((body, true, false)) => {
-                            for g in 0..heads {
-                                push_line(&mut out, &substitute(body, Some(g), Some(i)));
-                            }
-                        }
-                        _ => push_line(&mut out, &substitute(line, None, Some(i))),
-                    }
-                }
-            }
+                .collect()
+        } else if let Some(body) = line.strip_suffix(EACH_D) {
+            vec![body]
+        } else {
+            write_heads(&mut out, line, heads, None);
             continue;
-        }
-        match marked(line) {
-            Some((body, per_head, per_vec)) => {
-                for g in 0..if per_head { heads } else { 1 } {
-                    for i in 0..if per_vec { vecs } else { 1 } {
-                        let line = substitute(body, per_head.then_some(g), per_vec.then_some(i));
-                        push_line(&mut out, &line);
-                    }
-                }
+        };
+        for i in 0..vecs {
+            for line in &per_vec {
+                write_heads(&mut out, line, heads, Some(i));
             }
-            None => push_line(&mut out, line),
         }
     }
     out
 }
 
-/// A marked line's body and whether it is written per head and per vec4.
-fn marked(line: &str) -> Option<(&str, bool, bool)> {
-    MARKS.iter().find_map(|&(mark, per_head, per_vec)| {
-        line.strip_suffix(mark)
-            .map(|body| (body, per_head, per_vec))
-    })
-}
-
-fn push_line(out: &mut String, line: &str) {
-    out.push_str(line);
-    out.push('\n');
+/// Writes `line` with vec4 `i` put in: once, or for each head if it is a `// each g` line.
+fn write_heads(out: &mut String, line: &str, heads: u32, i: Option<u32>) {
+    let mut push = |g| {
+        out.push_str(&substitute(line.strip_suffix(EACH_G).unwrap_or(line), g, i));
+        out.push('\n');
+    };
+    match line.strip_suffix(EACH_G) {
+        Some(_) => (0..heads).for_each(|g| push(Some(g))),
+        None => push(None),
+    }
 }
 
 /// `body` with head `g` and vec4 `i` put in for the names that stand for them.
@@ -114,21 +92,16 @@ mod tests {
     use super::unroll;
 
     #[test]
-    fn marked_lines_are_written_per_vec_head_and_pair() {
+    fn marked_lines_are_written_per_vec_and_per_head() {
         let source = "let x = 1u;\n\
                       var a_d = k4(kb + d); // each d\n\
-                      m_g = max(m_g, s_g); // each g\n\
-                      a_g_d += q_g_d * lane_d[g + d / 4u]; // each g d\n\
+                      m_g = max(m_g, s_g + f32(g)); // each g\n\
                       let head_dim = d_g; // unmarked\n";
         let want = "let x = 1u;\n\
                     var a_0 = k4(kb + 0u);\n\
                     var a_1 = k4(kb + 4u);\n\
-                    m_0 = max(m_0, s_0);\n\
-                    m_1 = max(m_1, s_1);\n\
-                    a_0_0 += q_0_0 * lane_0[0u + 0u / 4u];\n\
-                    a_0_1 += q_0_1 * lane_1[0u + 4u / 4u];\n\
-                    a_1_0 += q_1_0 * lane_0[1u + 0u / 4u];\n\
-                    a_1_1 += q_1_1 * lane_1[1u + 4u / 4u];\n\
+                    m_0 = max(m_0, s_0 + f32(0u));\n\
+                    m_1 = max(m_1, s_1 + f32(1u));\n\
                     let head_dim = d_g; // unmarked\n";
         assert_eq!(unroll(source, 2, 2), want);
     }
@@ -152,7 +125,9 @@ mod tests {
 
     #[test]
     fn names_merely_containing_d_or_g_are_kept() {
-        let source = "let hd = kv_off + dg + gd_x + q_base + 4u; // each g d\n";
+        let source = "    // each d {\n\
+                      let hd = kv_off + dg + gd_x + q_base + 4u; // each g\n\
+                      // }\n";
         assert_eq!(
             unroll(source, 1, 1),
             "let hd = kv_off + dg + gd_x + q_base + 4u;\n"
